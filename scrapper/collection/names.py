@@ -1,0 +1,62 @@
+"""Artist-name cleaning and the text normalisation used to match titles across services."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_DISAMBIGUATION = re.compile(r"\s+\(\d+\)$")
+_BRACKETED = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+_DASH_SUFFIX = re.compile(r"\s+-\s+.*$")
+_NON_WORD = re.compile(r"[^\w]+")
+_FOOTNOTE = re.compile(r"\s+\*+$")
+_ABBREVIATIONS = {"pt": "part", "pts": "parts", "vol": "volume", "no": "number"}
+
+
+def clean_artist_name(name: str) -> str:
+    """Drop Discogs' `(2)` disambiguation and trailing `*` (name-variation marker)."""
+    name = name.strip()
+    name = _DISAMBIGUATION.sub("", name)
+    return name.rstrip("*").strip()
+
+
+def clean_track_title(title: str) -> str:
+    """Trim blanks and Discogs footnote markers (`Stuck On You *`)."""
+    return _FOOTNOTE.sub("", title.strip()).strip()
+
+
+def join_artists(artists: list[dict], default_join: str = " & ") -> str:
+    """Join credited artists as their Discogs `join` fields say (`&`, `,`, `Feat.`)."""
+    out = ""
+    names = [a for a in artists if isinstance(a, dict) and str(a.get("name") or "").strip()]
+    for i, artist in enumerate(names):
+        out += clean_artist_name(str(artist["name"]))
+        if i == len(names) - 1:
+            break
+        join = str(artist.get("join") or "").strip()
+        if not join:
+            out += default_join
+        elif join == ",":
+            out += ", "
+        else:
+            out += f" {join} "
+    return out
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, `&` read as `and`, punctuation as spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower().replace("&", " and ").replace("'", "").replace("\u2019", "")
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def title_key(title: str) -> str:
+    """Key for matching a track title between Discogs and a streaming service.
+
+    Bracketed parts and ` - Remastered 2012` style suffixes are versions of
+    the same recording, so they are dropped before folding.
+    """
+    stripped = _DASH_SUFFIX.sub("", _BRACKETED.sub("", title)).strip()
+    words = fold(stripped or title).split()
+    return " ".join(_ABBREVIATIONS.get(w, w) for w in words)

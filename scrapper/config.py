@@ -1,0 +1,114 @@
+"""Settings from options, environment and the collector's config.json, resolved in one place."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT / "public"
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.json"
+DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "russfm"
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    state_dir: Path
+    api_key: str = ""
+    api_secret: str = field(default="", repr=False)
+    username: str = ""
+    api_url: str = DEFAULT_API_URL
+    ca_bundle: str | None = None
+    timeout: float = 20.0
+    daily_cap: int | None = None
+    verbose: int = 0
+    quiet: bool = False
+
+    def require_credentials(self) -> None:
+        if not self.api_key or not self.api_secret:
+            raise ConfigError(
+                "no Last.fm API credentials: set LASTFM_API_KEY and LASTFM_API_SECRET, "
+                'or add "lastfm": {"api_key": …, "api_secret": …} to the config file '
+                "(get a key at https://www.last.fm/api/account/create)"
+            )
+
+
+def _read_config(path: Path | None, explicit: bool) -> dict:
+    if path is None or not path.exists():
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist")
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.__class__.__name__}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON (line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a JSON object")
+    section = data.get("lastfm", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f'config file {path}: "lastfm" must be an object')
+    return section
+
+
+def _positive_number(value: object, name: str) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be above zero, got {value!r}")
+    return number
+
+
+def load_settings(
+    data_dir: str | None = None,
+    state_dir: str | None = None,
+    config: str | None = None,
+    verbose: int = 0,
+    quiet: bool = False,
+) -> Settings:
+    """Options win over the environment, which wins over the config file."""
+    env = os.environ
+    config_path = config or env.get("RUSSFM_CONFIG")
+    section = _read_config(
+        Path(config_path) if config_path else DEFAULT_CONFIG, explicit=bool(config_path)
+    )
+
+    def pick(env_name: str, key: str, default: str = "") -> str:
+        value = env.get(env_name) or section.get(key) or default
+        if not isinstance(value, str):
+            raise ConfigError(f'config file: "lastfm.{key}" must be a string')
+        return value
+
+    settings = Settings(
+        data_dir=Path(data_dir or env.get("RUSSFM_DATA_DIR") or DEFAULT_DATA_DIR),
+        state_dir=Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir()),
+        api_key=pick("LASTFM_API_KEY", "api_key"),
+        api_secret=pick("LASTFM_API_SECRET", "api_secret"),
+        username=pick("LASTFM_USERNAME", "username"),
+        api_url=pick("LASTFM_API_URL", "api_url", DEFAULT_API_URL),
+        ca_bundle=pick("LASTFM_CA_BUNDLE", "ca_bundle") or None,
+        verbose=verbose,
+        quiet=quiet,
+    )
+    timeout = env.get("LASTFM_TIMEOUT") or section.get("timeout")
+    if timeout is not None:
+        settings.timeout = _positive_number(timeout, "LASTFM_TIMEOUT")
+    cap = env.get("RUSSFM_DAILY_CAP") or section.get("daily_cap")
+    if cap is not None:
+        settings.daily_cap = int(_positive_number(cap, "daily cap"))
+    if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
+        raise ConfigError(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
+    return settings

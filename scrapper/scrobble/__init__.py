@@ -1,0 +1,1 @@
+"""Scrobbling: planning listening times, the ledger, sending and the queue."""
