@@ -45,3 +45,45 @@ class AmbiguousAlbum(RussfmError):
 
 class PlanError(UsageError):
     """The requested listening schedule cannot be scrobbled (future, too old, empty)."""
+
+
+class LastfmError(RussfmError):
+    """Last.fm refused or failed a request; `code` is Last.fm's error code when it gave one."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class LastfmTemporary(LastfmError):
+    """Worth trying again later: service offline (11), busy (16), rate limited (29), 5xx, network."""
+
+    exit_code = EXIT_TRY_LATER
+
+
+class RequestNotSent(LastfmTemporary):
+    """The connection failed before the request left: nothing reached Last.fm."""
+
+
+class OutcomeUnknown(LastfmTemporary):
+    """The request may have been carried out (timeout, dropped connection, 5xx, garbled answer)."""
+
+
+class SessionInvalid(LastfmError):
+    """Error 9: the saved session was revoked or never existed."""
+
+
+class NotSignedIn(LastfmError):
+    """No saved session."""
+
+
+class TokenNotAuthorised(LastfmError):
+    """Error 14: the user has not approved the web sign-in yet."""
+
+
+class TokenExpired(LastfmError):
+    """Error 15: the web sign-in token is older than an hour."""
+
+
+class LastfmNotFound(LastfmError):
+    """Error 6 on a read: no such album, user or page."""

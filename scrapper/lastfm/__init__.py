@@ -1,0 +1,1 @@
+"""Everything that talks to Last.fm, through the one client module."""
