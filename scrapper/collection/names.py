@@ -15,9 +15,8 @@ _ABBREVIATIONS = {"pt": "part", "pts": "parts", "vol": "volume", "no": "number"}
 
 def clean_artist_name(name: str) -> str:
     """Drop Discogs' `(2)` disambiguation and trailing `*` (name-variation marker)."""
-    name = name.strip()
-    name = _DISAMBIGUATION.sub("", name)
-    return name.rstrip("*").strip()
+    name = name.strip().rstrip("*").strip()
+    return _DISAMBIGUATION.sub("", name).rstrip("*").strip()
 
 
 def clean_track_title(title: str) -> str:

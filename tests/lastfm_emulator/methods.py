@@ -288,10 +288,10 @@ def track_get_info(emu: Emulator, params: dict, session_user: str | None) -> byt
         if found is None:
             raise ApiError(6, "Track not found")
         album, track = found
-        username = params.get("username", "").strip()
+        username = params.get("username", "").strip() or session_user
         plays = None
         if username:
-            who = _user_of(emu, params, None, "username")
+            who = _user_of(emu, {"username": username}, None, "username")
             plays = sum(1 for s in emu.state.scrobbles.get(who, [])
                         if _key(s.artist) == _key(artist) and _key(s.track) == _key(title))
     node = el(None, "track")

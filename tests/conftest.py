@@ -1,0 +1,104 @@
+"""Shared fixtures: sample data, a copy of it to write to, the emulator and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from config import Settings
+from tests.lastfm_emulator import Emulator, RunningEmulator
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("RUSSFM_SHARED", REPO.parent / "shared"))
+SAMPLE = SHARED / "sample-data"
+RECORDINGS = SHARED / "lastfm-recordings"
+USER, PASSWORD = "vinylfan", "turntable-1977"
+
+
+def sample_slugs() -> list[str]:
+    return sorted(p.name for p in (SAMPLE / "album").iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    assert SAMPLE.is_dir(), f"sample data not found at {SAMPLE}"
+    return SAMPLE
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path, sample_dir: Path) -> Path:
+    """A writable copy of the sample collection."""
+    target = tmp_path / "data"
+    shutil.copytree(sample_dir, target)
+    for path in target.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    emulator = Emulator()
+    emulator.add_user(USER, PASSWORD)
+    running = RunningEmulator(emulator, folder=tmp_path_factory.mktemp("emulator")).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: RunningEmulator) -> Iterator[RunningEmulator]:
+    """The shared emulator, emptied of scrobbles, faults and counts for each test."""
+    emulator_server.emulator.reset()
+    emulator_server.emulator.state.albums.clear()
+    emulator_server.emulator.state.corrections.clear()
+    yield emulator_server
+    emulator_server.emulator.reset()
+
+
+@pytest.fixture
+def lastfm_env(emulator: RunningEmulator, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment that points the CLI at the emulator, with a private state folder."""
+    env = {
+        "LASTFM_API_KEY": emulator.emulator.state.api_key,
+        "LASTFM_API_SECRET": emulator.emulator.state.api_secret,
+        "LASTFM_API_URL": emulator.url,
+        "LASTFM_CA_BUNDLE": emulator.ca_bundle,
+        "LASTFM_TIMEOUT": "3",
+        "RUSSFM_STATE_DIR": str(state_dir),
+        "RUSSFM_CONFIG": "",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def settings(lastfm_env: dict[str, str], state_dir: Path) -> Settings:
+    return Settings(
+        data_dir=REPO / "public", state_dir=state_dir,
+        api_key=lastfm_env["LASTFM_API_KEY"], api_secret=lastfm_env["LASTFM_API_SECRET"],
+        api_url=lastfm_env["LASTFM_API_URL"], ca_bundle=lastfm_env["LASTFM_CA_BUNDLE"], timeout=3.0,
+    )
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch):
+    """Invoke main.py's CLI in-process; stdout and stderr are kept apart."""
+    from main import cli
+
+    monkeypatch.delenv("RUSSFM_CONFIG", raising=False)
+    monkeypatch.setenv("RUSSFM_CONFIG", "")
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return invoke
