@@ -283,7 +283,8 @@ def test_standalone_emulator(tmp_path):
         {"artist": "Rush", "track": "2112", "album": "2112", "timestamp": 1_700_000_000}]}}))
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.lastfm_emulator", "--user", "ann:pw", "--api-key", "k" * 32,
-         "--api-secret", "s" * 32, "--catalogue", str(catalogue), "--daily-cap", "10", "--dedupe"],
+         "--api-secret", "s" * 32, "--catalogue", str(catalogue), "--daily-cap", "10", "--dedupe",
+         "--state-folder", str(tmp_path)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )
     try:

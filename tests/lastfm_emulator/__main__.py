@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dedupe", action="store_true",
                         help="silently drop exact repeats (user, artist, track, timestamp) as Last.fm does")
     parser.add_argument("--rate-limit", type=float, help="answer error 29 above this many requests a second")
+    parser.add_argument("--log", action="store_true", help="print each API request on stderr (secrets as ***)")
     parser.add_argument("--state-folder", help="where to write the CA bundle (default: a temporary folder)")
     args = parser.parse_args(argv)
 
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             emulator.load_catalogue(json.load(handle))
     emulator.configure(daily_cap=args.daily_cap, cap_mode=args.cap_mode, dedupe=args.dedupe,
                        rate_limit=args.rate_limit)
+    if args.log:
+        emulator.log = lambda line: print(line, file=sys.stderr, flush=True)
     running = RunningEmulator(emulator, args.port, args.state_folder).start()
     print(json.dumps(running.describe()), flush=True)
     stop = threading.Event()

@@ -149,6 +149,7 @@ class Emulator:
         self.clock = clock
         self.state = State(api_key or secrets.token_hex(16), api_secret or secrets.token_hex(16))
         self._recent: deque[float] = deque()
+        self.log: Callable[[str], None] | None = None
         from . import methods  # the handlers need Emulator only at call time
 
         self._methods: dict[str, Callable[[Emulator, dict, str | None], bytes]] = methods.HANDLERS
@@ -250,6 +251,10 @@ class Emulator:
             self.state.request_times.append((now, method))
             fault = self._take_fault(method)
             limited = self._over_rate(now)
+        if self.log:
+            shown = {k: ("***" if k in ("sk", "api_sig", "password", "authToken", "token") else v)
+                     for k, v in params.items()}
+            self.log(f"{http_method} {method or '(none)'} {shown}")
         if limited:
             return self._error(ApiError(29))
         if fault and fault.error:

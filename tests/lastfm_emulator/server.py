@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import ssl
 import tempfile
@@ -148,6 +149,7 @@ class RunningEmulator:
 
     def __init__(self, emulator: Emulator | None = None, port: int = 0, folder: Path | None = None) -> None:
         self.emulator = emulator or Emulator()
+        self._own_folder = folder is None
         self.folder = Path(folder or tempfile.mkdtemp(prefix="lastfm-emulator-"))
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -168,6 +170,8 @@ class RunningEmulator:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        if self._own_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def describe(self) -> dict:
         return {
