@@ -87,3 +87,11 @@ class TokenExpired(LastfmError):
 
 class LastfmNotFound(LastfmError):
     """Error 6 on a read: no such album, user or page."""
+
+
+class CapReached(LastfmTemporary):
+    """Last.fm's daily scrobble limit was reached (ignored code 5, or error 29 after many accepted)."""
+
+
+class OverlapError(RussfmError):
+    """The new listening overlaps one already in the ledger."""

@@ -13,13 +13,25 @@ from typing import Any
 
 import click
 
+from cache import Cache
 from collection.durations import format_duration
 from collection.lookup import find_album, iter_albums
 from collection.store import Store
 from config import Settings, load_settings
-from errors import EXIT_USAGE, AmbiguousAlbum, RussfmError
-from scrobble.planner import Plan, PlanOptions, build_plan
-from scrobble.timeparse import local_clock, parse_time
+from errors import (
+    EXIT_ERROR, EXIT_OK, EXIT_PARTLY_IGNORED, EXIT_TRY_LATER, AmbiguousAlbum, LastfmTemporary, RussfmError,
+)
+from lastfm.auth import mobile_login, web_login
+from lastfm.client import STATS, LastFM
+from lastfm.responses import IGNORED_REASONS
+from lastfm.session import SessionStore
+from scrobble import service
+from scrobble.durations import lastfm_durations
+from scrobble.ledger import Entry
+from scrobble.planner import Plan, PlannedScrobble, PlanOptions, build_plan
+from scrobble.sender import SendReport
+from scrobble.timeparse import iso_utc, local_clock, parse_span, parse_time
+from statefiles import private_dir
 
 EXIT_INTERRUPTED = 130
 
@@ -243,14 +255,92 @@ def render_plan(plan: Plan) -> None:
         click.echo(f"  left out: {title} ({reason})")
 
 
+def progress_bar(settings: Settings, total: int, unit: str = "scrobble"):  # type: ignore[no-untyped-def]
+    """A tqdm bar on stderr, only on a terminal and without -q; None otherwise."""
+    if settings.quiet or total <= 0 or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
+
+
+def entry_json(entry: Entry) -> dict:
+    return {
+        "artist": entry.artist, "track": entry.track, "album": entry.album,
+        "album_artist": entry.album_artist, "timestamp": entry.timestamp, "status": entry.status,
+        "code": entry.code, "reason": IGNORED_REASONS.get(entry.code or 0, entry.message) if entry.code else "",
+        "corrections": entry.corrections, "deferred": entry.deferred,
+    }
+
+
+def report_exit(report: SendReport) -> int:
+    if report.stopped is not None:
+        return report.stopped.exit_code
+    if report.ignored or report.failed:
+        return EXIT_PARTLY_IGNORED
+    return EXIT_OK
+
+
+def render_report(report: SendReport, already: list[PlannedScrobble], as_json: bool) -> None:
+    if as_json:
+        emit_json({
+            "accepted": len(report.accepted), "ignored": len(report.ignored),
+            "deferred": len(report.deferred), "failed": len(report.failed),
+            "reconciled": report.reconciled, "requests": STATS.requests,
+            "already_scrobbled": [{"artist": s.artist, "track": s.track, "timestamp": s.timestamp} for s in already],
+            "scrobbles": [entry_json(e) for e in sorted(report.sent, key=lambda e: e.timestamp)],
+            "stopped": str(report.stopped) if report.stopped else None,
+        })
+        return
+    for s in already:
+        click.echo(f"  already   {s.artist} — {s.track} ({local_clock(s.timestamp)}): in the ledger, not sent again")
+    for e in sorted(report.sent, key=lambda e: e.timestamp):
+        line = f"{local_clock(e.timestamp)[11:]}  {e.artist} — {e.track}"
+        if e.status == "accepted":
+            fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
+            click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
+        elif e.status == "ignored":
+            click.echo(f"  IGNORED   {line}: {IGNORED_REASONS.get(e.code or 0, e.message)}")
+        elif e.status == "failed":
+            click.echo(f"  FAILED    {line}: {e.message}")
+        else:
+            click.echo(f"  waiting   {line}: {'daily limit reached' if e.deferred else 'kept for the next run'}")
+    summary = f"{len(report.accepted)} accepted, {len(report.ignored)} ignored"
+    if report.deferred:
+        summary += f", {len(report.deferred)} kept for later"
+    if report.reconciled:
+        summary += f" ({report.reconciled} confirmed on Last.fm after an unanswered send)"
+    click.echo(summary + f"; {STATS.requests} request{'s' if STATS.requests != 1 else ''} to Last.fm")
+    if report.stopped:
+        click.echo(f"error: {report.stopped}", err=True)
+
+
+def send_and_show(ctx: click.Context, online: service.Online, already: list[PlannedScrobble],
+                  as_json: bool, expected: int) -> None:
+    bar = progress_bar(online.settings, expected)
+    try:
+        report = service.send_interactive(online, on_progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    render_report(report, already, as_json)
+    ctx.exit(report_exit(report))
+
+
 @scrobble.command("album")
 @click.argument("album")
 @plan_options
 @click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
+@click.option("--lookup", is_flag=True, help="With --dry-run: ask Last.fm for durations Discogs and Spotify lack.")
+@click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
 @json_option
 @click.pass_context
-def scrobble_album(ctx: click.Context, album: str, dry_run: bool, as_json: bool, **opts: Any) -> None:
+def scrobble_album(ctx: click.Context, album: str, dry_run: bool, lookup: bool, force: bool,
+                   as_json: bool, **opts: Any) -> None:
     """Scrobble ALBUM as just played, timed from its real track durations.
+
+    Tracks go in batches of up to 50 per request; the result is shown per
+    track. Exit 0: all accepted; 3: some ignored; 75: try again later.
 
     \b
     Examples:
@@ -260,14 +350,207 @@ def scrobble_album(ctx: click.Context, album: str, dry_run: bool, as_json: bool,
     now = time.time()
     settings = settings_of(ctx)
     found = find_album(Store(settings.data_dir), album)
-    plan = build_plan(found, make_plan_options(now, **opts), now)
-    if not dry_run:
-        raise click.UsageError("sending needs Last.fm sign-in; use --dry-run to see the plan")
+    options = make_plan_options(now, **opts)
+    if dry_run:
+        filler = None
+        if lookup:
+            settings.require_credentials()
+            private_dir(settings.state_dir)
+            filler = lastfm_durations(LastFM(settings), Cache(settings.state_dir))
+        plan = build_plan(found, options, now, filler)
+        if as_json:
+            emit_json(plan.to_json())
+        else:
+            render_plan(plan)
+            click.echo("dry run: nothing sent")
+        return
+    with service.online(settings) as online:
+        cache = Cache(settings.state_dir)
+        try:
+            plan = build_plan(found, options, now, lastfm_durations(online.client, cache))
+        finally:
+            cache.close()
+        fresh, already = service.record_plan(online.ledger, plan, force)
+        if not as_json:
+            click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {len(plan.scrobbles)} tracks, "
+                       f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
+        send_and_show(ctx, online, already, as_json, len(fresh))
+
+
+@scrobble.command("track")
+@click.option("--artist", required=True, help="The track's artist.")
+@click.option("--track", "title", required=True, help="The track's title.")
+@click.option("--album", default="", help="The album it is on.")
+@click.option("--album-artist", default="", help="The album's artist, if not the track's.")
+@click.option("--at", "at", help="When it started (default: its duration ago). Same forms as --finished-at.")
+@click.option("--duration", help="Its length: seconds, or 3m20s (default 180 s).")
+@click.option("--now-playing", is_flag=True, help="Send track.updateNowPlaying instead of a scrobble.")
+@click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
+@json_option
+@click.pass_context
+def scrobble_track(ctx: click.Context, artist: str, title: str, album: str, album_artist: str,
+                   at: str | None, duration: str | None, now_playing: bool, force: bool, as_json: bool) -> None:
+    """Scrobble one track, or show it as now playing.
+
+    \b
+    Examples:
+      python main.py scrobble track --artist Rush --track "Closer To The Heart" --at "5m ago"
+      python main.py scrobble track --artist Rush --track Xanadu --now-playing
+    """
+    now = time.time()
+    settings = settings_of(ctx)
+    seconds = parse_span(duration) if duration else 180
+    if not 0 < seconds <= 6 * 3600:
+        raise click.BadParameter("must be between 1 second and 6 hours", param_hint="--duration")
+    started = parse_time(at, now) if at else int(now) - seconds
+    plan = service.single_track_plan(artist.strip(), title.strip(), album.strip(), album_artist.strip(),
+                                     started, seconds, now)
+    with service.online(settings) as online:
+        if now_playing:
+            result = online.client.now_playing({
+                "artist": plan.scrobbles[0].artist, "track": plan.scrobbles[0].track,
+                "album": album, "album_artist": album_artist, "duration": seconds,
+            })
+            if as_json:
+                emit_json({"accepted": result.accepted, "code": result.code, "reason": result.reason,
+                           "corrections": result.corrections()})
+            elif result.accepted:
+                click.echo(f"now playing on Last.fm: {artist} — {title}")
+            else:
+                click.echo(f"Last.fm ignored it: {result.reason}")
+            ctx.exit(EXIT_OK if result.accepted else EXIT_PARTLY_IGNORED)
+        fresh, already = service.record_plan(online.ledger, plan, force)
+        send_and_show(ctx, online, already, as_json, len(fresh))
+
+
+@scrobble.command("history")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many.")
+@json_option
+@click.pass_context
+def scrobble_history(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """The latest scrobbles in the ledger, newest first, with what became of each.
+
+    \b
+    Example:
+      python main.py scrobble history --limit 20
+    """
+    rows = service.history(settings_of(ctx), limit)
     if as_json:
-        emit_json(plan.to_json())
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("the ledger is empty")
+    for row in rows:
+        reason = f" ({IGNORED_REASONS.get(row['code'], row['message'])})" if row["status"] == "ignored" else ""
+        click.echo(f"{local_clock(row['timestamp'])}  {row['status']:<9} {row['artist']} — {row['track']}{reason}")
+
+
+# --- lastfm -----------------------------------------------------------------
+
+@cli.group()
+def lastfm() -> None:
+    """Sign in to Last.fm, see the sign-in state, sign out.
+
+    \b
+    Example:
+      python main.py lastfm login
+    """
+
+
+def open_browser(url: str) -> None:
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return  # no browser on this machine: the printed URL is enough
+    webbrowser.open(url)
+
+
+@lastfm.command("login")
+@click.option("--no-browser", is_flag=True, help="Only print the approval URL.")
+@click.option("--username", help="Sign in with user name and password instead (headless machines).")
+@click.option("--password-stdin", is_flag=True, help="With --username: read the password from standard input.")
+@click.option("--poll-every", type=float, default=3.0, hidden=True)
+@click.pass_context
+def lastfm_login(ctx: click.Context, no_browser: bool, username: str | None, password_stdin: bool,
+                 poll_every: float) -> None:
+    """Sign in to Last.fm and keep the session privately in the state folder.
+
+    By default this opens Last.fm's approval page (or prints its URL) and
+    waits until you approve. On a machine without a browser, use a mobile
+    session: the password is read from standard input, never stored.
+
+    \b
+    Examples:
+      python main.py lastfm login
+      printf '%s\\n' "$PASSWORD" | python main.py lastfm login --username me --password-stdin
+    """
+    settings = settings_of(ctx)
+    settings.require_credentials()
+    private_dir(settings.state_dir)
+    client = LastFM(settings)
+    if username:
+        if not password_stdin:
+            raise click.UsageError("--username needs --password-stdin (a password is never taken as an argument)")
+        password = (click.prompt("Password", hide_input=True) if sys.stdin.isatty()
+                    else sys.stdin.readline().rstrip("\r\n"))
+        if not password:
+            raise click.UsageError("no password on standard input")
+        session = mobile_login(client, username, password)
     else:
-        render_plan(plan)
-        click.echo("dry run: nothing sent")
+        def show(url: str) -> None:
+            click.echo(f"Approve this application on Last.fm:\n  {url}\nWaiting for approval (Ctrl-C to give up)…")
+            if not no_browser:
+                open_browser(url)
+
+        session = web_login(client, show, poll_every)
+    SessionStore(settings.state_dir).save(session)
+    click.echo(f"signed in to Last.fm as {session.username}")
+
+
+@lastfm.command("status")
+@json_option
+@click.pass_context
+def lastfm_status(ctx: click.Context, as_json: bool) -> None:
+    """Whether you are signed in, whether Last.fm still takes the session, and today's scrobbles.
+
+    \b
+    Example:
+      python main.py lastfm status --json
+    """
+    info = service.status(settings_of(ctx))
+    if as_json:
+        emit_json(info)
+    else:
+        if not info["signed_in"]:
+            click.echo("signed out: run `python main.py lastfm login`")
+        else:
+            valid = {True: "valid", False: "REVOKED", None: "not checked"}[info["session_valid"]]
+            click.echo(f"signed in as {info['username']} (session {valid})")
+            if info["playcount"] is not None:
+                click.echo(f"Last.fm play count: {info['playcount']}")
+        cap = info["daily_cap"]
+        click.echo(f"sent in the last 24 hours: {info['sent_24h']} of {cap['value']} "
+                   f"({cap['source']} daily cap); {info['remaining_today']} left")
+        click.echo(f"pending: {info['pending']}, in flight: {info['in_flight']}")
+        if info["problem"]:
+            click.echo(info["problem"], err=True)
+    if info["signed_in"] and info["session_valid"] is False:
+        ctx.exit(EXIT_ERROR)
+
+
+@lastfm.command("logout")
+@click.pass_context
+def lastfm_logout(ctx: click.Context) -> None:
+    """Forget the saved Last.fm session.
+
+    \b
+    Example:
+      python main.py lastfm logout
+    """
+    removed = SessionStore(settings_of(ctx).state_dir).clear()
+    click.echo("signed out" if removed else "was not signed in")
 
 
 def main() -> None:

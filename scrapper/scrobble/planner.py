@@ -117,6 +117,20 @@ def _gap_before(previous: Track | None, track: Track, gap: int) -> int:
     return 0
 
 
+def check_window(started: int, finished: int, now: float) -> None:
+    """Nothing in the future, nothing Last.fm would drop as too old."""
+    if finished > now + FUTURE_GRACE_SECONDS:
+        raise PlanError(
+            f"the listening would end at {local_clock(finished)}, in the future; "
+            "give an earlier --finished-at or --started-at"
+        )
+    if started < now - OLDEST_ALLOWED:
+        raise PlanError(
+            f"the listening would start at {local_clock(started)}; Last.fm takes nothing older "
+            f"than 14 days and this tool keeps 12 hours clear of that limit"
+        )
+
+
 def build_plan(
     album: Album,
     options: PlanOptions,
@@ -147,16 +161,7 @@ def build_plan(
         started = (options.finished_at if options.finished_at is not None else int(now)) - elapsed
     finished = started + elapsed
 
-    if finished > now + FUTURE_GRACE_SECONDS:
-        raise PlanError(
-            f"the listening would end at {local_clock(finished)}, in the future; "
-            "give an earlier --finished-at or --started-at"
-        )
-    if started < now - OLDEST_ALLOWED:
-        raise PlanError(
-            f"the listening would start at {local_clock(started)}; Last.fm takes nothing older "
-            f"than 14 days and this tool keeps 12 hours clear of that limit"
-        )
+    check_window(started, finished, now)
 
     scrobbles: list[PlannedScrobble] = []
     skipped: list[tuple[str, str]] = []

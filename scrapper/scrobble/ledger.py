@@ -1,0 +1,180 @@
+"""The ledger: every scrobble and its state (pending, in_flight, accepted, ignored, failed), in sqlitedict.
+
+Each state change is committed before the next step, so a kill at any
+moment leaves a true record. The ledger never touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlitedict import SqliteDict
+
+from collection.names import fold
+from statefiles import private_file
+
+LEDGER_FILE = "ledger.sqlite"
+PENDING, IN_FLIGHT, ACCEPTED, IGNORED, FAILED, CANCELLED = (
+    "pending", "in_flight", "accepted", "ignored", "failed", "cancelled",
+)
+LIVE = (PENDING, IN_FLIGHT, ACCEPTED)  # a listen that stands, or will
+
+
+@dataclass
+class Entry:
+    id: str
+    artist: str
+    track: str
+    album: str
+    album_artist: str
+    timestamp: int
+    duration: int
+    track_number: int | None = None
+    position: str = ""
+    slug: str = ""
+    duration_source: str = ""
+    job: str | None = None
+    status: str = PENDING
+    batch: str | None = None
+    sent_at: float | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    code: int | None = None
+    message: str = ""
+    corrections: dict[str, str] = field(default_factory=dict)
+    deferred: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return identity(self.artist, self.track, self.timestamp)
+
+    @property
+    def end(self) -> int:
+        return self.timestamp + max(self.duration, 1)
+
+    def item(self) -> dict[str, Any]:
+        """What track.scrobble gets."""
+        return {
+            "artist": self.artist, "track": self.track, "timestamp": self.timestamp,
+            "album": self.album, "album_artist": self.album_artist,
+            "track_number": self.track_number, "duration": self.duration or None,
+        }
+
+
+def identity(artist: str, track: str, timestamp: int) -> tuple[str, str, int]:
+    return (fold(artist), fold(track), int(timestamp))
+
+
+class Ledger:
+    """All entries are read once on open; writes go through and are committed per step."""
+
+    def __init__(self, state_dir: Path) -> None:
+        path = private_file(Path(state_dir) / LEDGER_FILE)
+        self._db = SqliteDict(str(path), tablename="scrobbles", autocommit=False,
+                              encode=json.dumps, decode=json.loads)
+        self._meta = SqliteDict(str(path), tablename="meta", autocommit=False,
+                                encode=json.dumps, decode=json.loads)
+        self.entries: dict[str, Entry] = {k: Entry(**v) for k, v in self._db.items()}
+        self._by_key = {e.key: e for e in self.entries.values() if e.status in LIVE}
+
+    def close(self) -> None:
+        self._db.close()
+        self._meta.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading ---------------------------------------------------------------------
+    def live(self, key: tuple[str, str, int]) -> Entry | None:
+        return self._by_key.get(key)
+
+    def with_status(self, *statuses: str) -> list[Entry]:
+        return [e for e in self.entries.values() if e.status in statuses]
+
+    def overlapping(self, start: int, end: int, exclude: Iterable[str] = ()) -> list[Entry]:
+        """Standing listens whose time span meets [start, end)."""
+        skip = set(exclude)
+        return sorted(
+            (e for e in self.entries.values()
+             if e.status in LIVE and e.id not in skip and e.timestamp < end and start < e.end),
+            key=lambda e: e.timestamp,
+        )
+
+    def accepted_since(self, since: float) -> int:
+        return sum(1 for e in self.entries.values() if e.status == ACCEPTED and (e.sent_at or 0) >= since)
+
+    def latest(self, limit: int) -> list[Entry]:
+        return sorted(self.entries.values(), key=lambda e: (e.timestamp, e.id), reverse=True)[:limit]
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        return self._meta.get(key, default)
+
+    # --- writing (each call ends with a commit) --------------------------------------------
+    def _put(self, entries: Iterable[Entry]) -> None:
+        now = time.time()
+        for entry in entries:
+            entry.updated_at = now
+            self.entries[entry.id] = entry
+            self._db[entry.id] = asdict(entry)
+            if entry.status in LIVE:
+                self._by_key[entry.key] = entry
+            elif self._by_key.get(entry.key) is entry:
+                del self._by_key[entry.key]
+        self._db.commit()
+
+    def _next_ids(self, count: int) -> list[str]:
+        start = int(self._meta.get("next_id", 1))
+        self._meta["next_id"] = start + count
+        self._meta.commit()
+        return [f"{n:012d}" for n in range(start, start + count)]
+
+    def add(self, rows: list[dict[str, Any]]) -> list[Entry]:
+        """New pending entries; rows whose (artist, track, timestamp) already stands are skipped."""
+        fresh = []
+        seen: set[tuple[str, str, int]] = set()
+        for row in rows:
+            key = identity(row["artist"], row["track"], row["timestamp"])
+            if key in self._by_key or key in seen:
+                continue
+            seen.add(key)
+            fresh.append(row)
+        now = time.time()
+        entries = [Entry(id=i, created_at=now, **row) for i, row in zip(self._next_ids(len(fresh)), fresh)]
+        self._put(entries)
+        return entries
+
+    def mark_in_flight(self, entries: list[Entry], batch: str) -> None:
+        now = time.time()
+        for e in entries:
+            e.status, e.batch, e.sent_at = IN_FLIGHT, batch, now
+        self._put(entries)
+
+    def mark(self, entries: list[Entry], status: str, code: int | None = None, message: str = "",
+             deferred: str = "") -> None:
+        for e in entries:
+            e.status, e.code, e.message, e.deferred = status, code, message, deferred
+            if status == PENDING:
+                e.batch = None
+        self._put(entries)
+
+    def settle(self, verdicts: list[tuple[Entry, str, int, str, dict[str, str], str]]) -> None:
+        """Write a batch's verdicts at once: (entry, status, code, message, corrections, deferred)."""
+        for entry, status, code, message, corrections, deferred in verdicts:
+            entry.status, entry.code, entry.message = status, code, message
+            entry.corrections, entry.deferred = corrections, deferred
+            if status == PENDING:
+                entry.batch = None
+        self._put([v[0] for v in verdicts])
+
+    def set_meta(self, **values: Any) -> None:
+        for key, value in values.items():
+            self._meta[key] = value
+        self._meta.commit()
