@@ -31,6 +31,7 @@ class Settings:
     ca_bundle: str | None = None
     timeout: float = 20.0
     daily_cap: int | None = None
+    retry_delay: float = 2.0
     verbose: int = 0
     quiet: bool = False
 
@@ -106,6 +107,9 @@ def load_settings(
     timeout = env.get("LASTFM_TIMEOUT") or section.get("timeout")
     if timeout is not None:
         settings.timeout = _positive_number(timeout, "LASTFM_TIMEOUT")
+    delay = env.get("RUSSFM_RETRY_DELAY") or section.get("retry_delay")
+    if delay is not None:
+        settings.retry_delay = _positive_number(delay, "RUSSFM_RETRY_DELAY")
     cap = env.get("RUSSFM_DAILY_CAP") or section.get("daily_cap")
     if cap is not None:
         settings.daily_cap = int(_positive_number(cap, "daily cap"))

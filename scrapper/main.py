@@ -22,7 +22,7 @@ from errors import (
     EXIT_ERROR, EXIT_OK, EXIT_PARTLY_IGNORED, EXIT_TRY_LATER, AmbiguousAlbum, LastfmTemporary, RussfmError,
 )
 from lastfm.auth import mobile_login, web_login
-from lastfm.client import STATS, LastFM
+from lastfm.client import LastFM
 from lastfm.responses import IGNORED_REASONS
 from lastfm.session import SessionStore
 from scrobble import service
@@ -134,8 +134,10 @@ def cli(ctx: click.Context, data_dir: str | None, state_dir: str | None, config:
     Example:
       python main.py scrobble album 2112-814617 --dry-run
     """
-    level = logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Only the project's own loggers get chattier: libraries below log bodies and headers.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("russfm").setLevel(
+        logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
     try:
         ctx.obj = load_settings(data_dir, state_dir, config, verbose, quiet)
     except RussfmError as exc:
@@ -281,12 +283,12 @@ def report_exit(report: SendReport) -> int:
     return EXIT_OK
 
 
-def render_report(report: SendReport, already: list[PlannedScrobble], as_json: bool) -> None:
+def render_report(report: SendReport, already: list[PlannedScrobble], as_json: bool, requests: int) -> None:
     if as_json:
         emit_json({
             "accepted": len(report.accepted), "ignored": len(report.ignored),
             "deferred": len(report.deferred), "failed": len(report.failed),
-            "reconciled": report.reconciled, "requests": STATS.requests,
+            "reconciled": report.reconciled, "requests": requests,
             "already_scrobbled": [{"artist": s.artist, "track": s.track, "timestamp": s.timestamp} for s in already],
             "scrobbles": [entry_json(e) for e in sorted(report.sent, key=lambda e: e.timestamp)],
             "stopped": str(report.stopped) if report.stopped else None,
@@ -310,20 +312,23 @@ def render_report(report: SendReport, already: list[PlannedScrobble], as_json: b
         summary += f", {len(report.deferred)} kept for later"
     if report.reconciled:
         summary += f" ({report.reconciled} confirmed on Last.fm after an unanswered send)"
-    click.echo(summary + f"; {STATS.requests} request{'s' if STATS.requests != 1 else ''} to Last.fm")
+    click.echo(summary + f"; {requests} request{'s' if requests != 1 else ''} to Last.fm")
     if report.stopped:
         click.echo(f"error: {report.stopped}", err=True)
 
 
-def send_and_show(ctx: click.Context, online: service.Online, already: list[PlannedScrobble],
-                  as_json: bool, expected: int) -> None:
-    bar = progress_bar(online.settings, expected)
+def send_plan(ctx: click.Context, online: service.Online, plan: Plan, force: bool, as_json: bool) -> None:
+    pending = len(plan.scrobbles)
+    bar = progress_bar(online.settings, pending)
     try:
-        report = service.send_interactive(online, on_progress=bar.update if bar else None)
+        report, already, refused = service.scrobble_plan(online, plan, force, bar.update if bar else None)
     finally:
         if bar:
             bar.close()
-    render_report(report, already, as_json)
+    if report.sent or report.stopped or not refused:
+        render_report(report, already, as_json, online.client.requests)
+    if refused:
+        raise refused
     ctx.exit(report_exit(report))
 
 
@@ -370,11 +375,10 @@ def scrobble_album(ctx: click.Context, album: str, dry_run: bool, lookup: bool, 
             plan = build_plan(found, options, now, lastfm_durations(online.client, cache))
         finally:
             cache.close()
-        fresh, already = service.record_plan(online.ledger, plan, force)
         if not as_json:
             click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {len(plan.scrobbles)} tracks, "
                        f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
-        send_and_show(ctx, online, already, as_json, len(fresh))
+        send_plan(ctx, online, plan, force, as_json)
 
 
 @scrobble.command("track")
@@ -419,8 +423,7 @@ def scrobble_track(ctx: click.Context, artist: str, title: str, album: str, albu
             else:
                 click.echo(f"Last.fm ignored it: {result.reason}")
             ctx.exit(EXIT_OK if result.accepted else EXIT_PARTLY_IGNORED)
-        fresh, already = service.record_plan(online.ledger, plan, force)
-        send_and_show(ctx, online, already, as_json, len(fresh))
+        send_plan(ctx, online, plan, force, as_json)
 
 
 @scrobble.command("history")

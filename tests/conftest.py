@@ -73,12 +73,27 @@ def lastfm_env(emulator: RunningEmulator, state_dir: Path, monkeypatch: pytest.M
         "LASTFM_API_URL": emulator.url,
         "LASTFM_CA_BUNDLE": emulator.ca_bundle,
         "LASTFM_TIMEOUT": "3",
+        "RUSSFM_RETRY_DELAY": "0.05",
         "RUSSFM_STATE_DIR": str(state_dir),
         "RUSSFM_CONFIG": "",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+def signed_in(lastfm_env: dict[str, str], emulator: RunningEmulator, state_dir: Path) -> str:
+    """A saved session for USER, as `lastfm login` leaves it; returns the session key."""
+    from lastfm.session import Session, SessionStore
+
+    key = emulator.emulator.create_session(USER)
+    SessionStore(state_dir).save(Session(USER, key))
+    return key
+
+
+def scrobbles(emulator: RunningEmulator, user: str = USER) -> list[dict]:
+    return emulator.emulator.scrobbles_of(user)
 
 
 @pytest.fixture

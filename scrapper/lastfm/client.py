@@ -14,7 +14,6 @@ import ssl
 import xml.parsers.expat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -30,6 +29,9 @@ from lastfm import responses
 from lastfm.throttle import Throttle
 
 log = logging.getLogger("russfm.lastfm")
+# pylast logs every answer at DEBUG, auth.getSession's session key included;
+# nothing of it may reach a log, whatever level the application sets.
+logging.getLogger("pylast").setLevel(logging.WARNING)
 
 REQUESTS_PER_SECOND = 5
 # Last.fm asks for at most 5 requests a second. The window is a little longer
@@ -38,14 +40,6 @@ THROTTLE = Throttle(REQUESTS_PER_SECOND, 1.1)
 SECRET_PARAMS = {"sk", "api_sig", "password", "authToken", "token"}
 TEMPORARY_CODES = {8, 11, 16, 29}
 NOT_SENT_ERRORS = ("ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol")
-
-
-@dataclass
-class Stats:
-    requests: int = 0
-
-
-STATS = Stats()
 
 
 def redact(params: dict[str, str]) -> dict[str, str]:
@@ -59,6 +53,7 @@ class _Transport(httpx2.BaseTransport):
         self._context = context
         self._timeout = timeout
         self._throttle = throttle
+        self.requests = 0
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         self._throttle.wait()
@@ -66,7 +61,7 @@ class _Transport(httpx2.BaseTransport):
             "connect": min(5.0, self._timeout), "read": self._timeout,
             "write": self._timeout, "pool": self._timeout,
         }
-        STATS.requests += 1
+        self.requests += 1
         if log.isEnabledFor(logging.DEBUG):
             params = dict(parse_qsl(request.url.query.decode() if isinstance(request.url.query, bytes) else str(request.url.query)))
             params.update(parse_qsl(request.content.decode("utf-8", "replace")))
@@ -151,12 +146,17 @@ class LastFM:
     def __init__(self, settings: Settings, session_key: str = "", throttle: Throttle = THROTTLE) -> None:
         settings.require_credentials()
         self.settings = settings
-        transport = _Transport(_ssl_context(settings), settings.timeout, throttle)
+        self._transport = _Transport(_ssl_context(settings), settings.timeout, throttle)
         self.network = pylast.LastFMNetwork(
             api_key=settings.api_key, api_secret=settings.api_secret, session_key=session_key,
-            proxy={"https://": transport},
+            proxy={"https://": self._transport},
         )
         self.network.ws_server = _ws_server(settings.api_url)
+
+    @property
+    def requests(self) -> int:
+        """Requests this client has made so far."""
+        return self._transport.requests
 
     @contextmanager
     def _errors(self, method: str, write: bool = False) -> Iterator[None]:

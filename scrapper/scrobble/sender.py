@@ -88,14 +88,14 @@ class Sender:
         )
         return found
 
-    def reconcile_in_flight(self) -> int:
+    def reconcile_in_flight(self) -> list[Entry]:
         """Settle what an interrupted run left in flight; raises if Last.fm cannot be asked."""
         batches: dict[str | None, list[Entry]] = {}
         for entry in self.ledger.with_status(IN_FLIGHT):
             batches.setdefault(entry.batch, []).append(entry)
-        confirmed = 0
+        confirmed: list[Entry] = []
         for entries in batches.values():
-            confirmed += len(self.confirm(entries))
+            confirmed.extend(self.confirm(entries))
         return confirmed
 
     # --- sending -------------------------------------------------------------------------

@@ -86,14 +86,28 @@ def send_interactive(ctx: Online, policy: RetryPolicy | None = None,
                      on_progress: Callable[[int], None] | None = None) -> SendReport:
     """Reconcile what an earlier run left in flight, then send every pending item outside the queue."""
     with run_lock(ctx.settings.state_dir / SEND_LOCK, wait=LOCK_WAIT_SECONDS):
+        policy = policy or RetryPolicy(base_delay=ctx.settings.retry_delay)
         sender = Sender(ctx.ledger, ctx.client, ctx.session.username, policy, on_progress)
         try:
-            reconciled = sender.reconcile_in_flight()
+            confirmed = sender.reconcile_in_flight()
         except LastfmTemporary as exc:
             return SendReport(stopped=exc)
         report = sender.send([e for e in ctx.ledger.with_status(PENDING) if e.job is None])
-        report.reconciled += reconciled
+        report.accepted[:0] = confirmed
+        report.reconciled += len(confirmed)
         return report
+
+
+def scrobble_plan(ctx: Online, plan: Plan, force: bool = False,
+                  on_progress: Callable[[int], None] | None = None
+                  ) -> tuple[SendReport, list[PlannedScrobble], OverlapError | None]:
+    """Record the plan, then send. A plan refused for overlap still lets earlier leftovers finish."""
+    refused = None
+    try:
+        _fresh, already = record_plan(ctx.ledger, plan, force)
+    except OverlapError as exc:
+        refused, already = exc, []
+    return send_interactive(ctx, on_progress=on_progress), already, refused
 
 
 def daily_cap(settings: Settings, ledger: Ledger) -> tuple[int, str]:

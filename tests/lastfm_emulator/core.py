@@ -59,6 +59,7 @@ class Reply:
 class Fault:
     method: str
     times: int
+    after: int = 0
     error: int | None = None
     http: int | None = None
     status: int | None = None
@@ -73,6 +74,7 @@ class Fault:
         return cls(
             method=str(spec.get("method", "*")).lower(),
             times=int(spec.get("times", 1)),
+            after=int(spec.get("after", 0)),
             error=int(spec["error"]) if spec.get("error") else None,
             http=int(spec["http"]) if spec.get("http") else None,
             status=int(spec["status"]) if spec.get("status") else None,
@@ -278,6 +280,9 @@ class Emulator:
     def _take_fault(self, method: str) -> Fault | None:
         for fault in self.state.faults:
             if fault.times > 0 and fault.method in ("*", method):
+                if fault.after > 0:
+                    fault.after -= 1  # let this many matching calls through first
+                    continue
                 fault.times -= 1
                 if fault.times == 0:
                     self.state.faults.remove(fault)

@@ -1,0 +1,86 @@
+"""Killing the CLI process (SIGKILL) in the middle of a multi-batch send loses nothing and repeats nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+from tests.conftest import REPO, scrobbles
+
+BOX = "3-d-the-catalogue-10349797"  # 69 tracks: two batches
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "main.py", *args], cwd=REPO / "scrapper", env=os.environ | env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def ledger_statuses(env) -> Counter:
+    out = cli(env, "scrobble", "history", "--limit", "1000", "--json").communicate(timeout=30)[0]
+    return Counter(row["status"] for row in json.loads(out))
+
+
+def test_kill_while_second_batch_is_unanswered(lastfm_env, signed_in, emulator):
+    emu = emulator.emulator
+    # The second batch is stored, then its answer is held back: the client is killed waiting.
+    emu.add_fault({"method": "track.scrobble", "after": 1, "times": 1, "delay": 30})
+    finished = str(int(time.time()) - 3600)
+    process = cli(lastfm_env, "scrobble", "album", BOX, "--finished-at", finished, "--include-short")
+    wait_for(lambda: emu.request_counts()["by_method"].get("track.scrobble", 0) == 2)
+    wait_for(lambda: len(scrobbles(emulator)) == 69)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert ledger_statuses(lastfm_env) == Counter({"accepted": 50, "in_flight": 19})
+
+    # Running the same command again: refused as an overlap, but what the killed run left is finished.
+    again = cli(lastfm_env, "scrobble", "album", BOX, "--finished-at", finished, "--include-short", "--json")
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 1 and "overlaps" in err, err
+    data = json.loads(out)
+    assert data["reconciled"] == 19 and data["accepted"] == 19
+    forced = cli(lastfm_env, "scrobble", "album", BOX, "--finished-at", finished, "--include-short",
+                 "--force", "--json")
+    out, err = forced.communicate(timeout=60)
+    assert forced.returncode == 0, err
+    assert len(json.loads(out)["already_scrobbled"]) == 69
+    assert ledger_statuses(lastfm_env) == Counter({"accepted": 69})
+    held = Counter((s["track"], s["timestamp"]) for s in scrobbles(emulator))
+    assert len(held) == 69 and set(held.values()) == {1}
+    assert emu.request_counts()["by_method"]["track.scrobble"] == 2
+
+
+def test_kills_at_random_moments(lastfm_env, signed_in, emulator):
+    """Kill each run at a random moment; a final run finishes; what the ledger holds is on Last.fm once."""
+    emu = emulator.emulator
+    rng = random.Random(2112)
+    runs = [("3-d-the-catalogue-10349797", "--finished-at", "2h ago"),
+            ("1962-1966-28859305", "--finished-at", "8h ago"),
+            ("12-gold-bars-volume-ii-1108230", "--finished-at", "10h ago")]
+    for args in runs:
+        emu.add_fault({"method": "track.scrobble", "times": 1, "drop_after_commit": True, "after": rng.randint(0, 1)})
+        process = cli(lastfm_env, "scrobble", "album", *args, "--include-short")
+        time.sleep(rng.uniform(0.5, 1.6))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finisher = cli(lastfm_env, "scrobble", "track", "--artist", "Kraftwerk", "--track", "Numbers", "--at", "20m ago")
+    out, err = finisher.communicate(timeout=120)
+    assert finisher.returncode == 0, err
+    history = json.loads(cli(lastfm_env, "scrobble", "history", "--limit", "1000", "--json").communicate(timeout=30)[0])
+    assert {row["status"] for row in history} == {"accepted"}
+    recorded = {(row["artist"], row["track"], row["timestamp"]) for row in history}
+    held = Counter((s["artist"], s["track"], s["timestamp"]) for s in scrobbles(emulator))
+    assert set(held) == recorded and set(held.values()) == {1}
+    assert len(recorded) > 60  # the kills fell in the middle of sending, not before it
