@@ -209,3 +209,52 @@ def test_history(run_cli, signed_in, emulator):
     assert all(r["status"] == "accepted" for r in rows)
     text = run_cli("scrobble", "history").stdout.splitlines()
     assert len(text) == 6 and "accepted  Rush — Something For Nothing" in text[0]
+
+
+@pytest.mark.parametrize("body, status", [
+    ('<?xml version="1.0"?><lfm status="failed"></lfm>', 200),  # pylast: bare IndexError
+    ('<?xml version="1.0"?><lfm status="failed"><error code="8"/></lfm>', 200),  # pylast: AttributeError
+    ('<?xml version="1.0"?><lfm status="ok"><scrobbles accepted="999" ignored="0"/></lfm>', 200),
+    ("<html>gateway</html>", 403),  # not XML: pylast's MalformedResponseError
+    ("", 200),
+])
+def test_garbled_answers_are_checked_not_resent(run_cli, signed_in, emulator, body, status):
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "body": body, "status": status})
+    result, data = send_album(run_cli, "2112-814617", "--finished-at", "15m ago")
+    assert result.exit_code == 0, result.stderr
+    counts = emulator.emulator.request_counts()["by_method"]
+    assert counts["user.getrecenttracks"] == 1 and counts["track.scrobble"] == 2
+    assert data["accepted"] == 6 and data["reconciled"] == 0
+    assert len(scrobbles(emulator)) == 6
+
+
+def test_error_translation_in_one_place():
+    import pylast
+
+    from errors import (
+        LastfmError, LastfmNotFound, LastfmTemporary, OutcomeUnknown, RequestNotSent, SessionInvalid,
+    )
+    from lastfm.client import translate
+
+    net = pylast.LastFMNetwork("k", "s")
+    secret = "0123456789abcdef0123456789abcdef"
+    cases = [
+        (pylast.WSError(net, "9", "Invalid session key"), False, SessionInvalid),
+        (pylast.WSError(net, "11", "offline"), False, LastfmTemporary),
+        (pylast.WSError(net, "29", "rate"), True, LastfmTemporary),
+        (pylast.WSError(net, "6", "Album not found"), False, LastfmNotFound),
+        (pylast.WSError(net, "26", f"suspended {secret}"), False, LastfmError),
+        (pylast.WSError(net, 503, "HTTP 503"), True, OutcomeUnknown),
+        (pylast.WSError(net, 503, "HTTP 503"), False, LastfmTemporary),
+        (pylast.NetworkError(net, ConnectionRefusedError("refused")), True, OutcomeUnknown),
+        (IndexError("list index out of range"), True, OutcomeUnknown),
+        (AttributeError("'NoneType' object has no attribute 'data'"), False, LastfmTemporary),
+    ]
+    for exc, write, kind in cases:
+        translated = translate(exc, "track.scrobble", [secret], write)
+        assert type(translated) is kind, (exc, translated)
+        assert secret not in str(translated) and "\n" not in str(translated)
+    import httpx2
+
+    refused = pylast.NetworkError(net, httpx2.ConnectError("Connection refused"))
+    assert type(translate(refused, "track.scrobble", [], True)) is RequestNotSent

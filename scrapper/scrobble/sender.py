@@ -8,6 +8,7 @@ accepted, and only the rest are sent again.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
@@ -21,6 +22,7 @@ from errors import (
 from lastfm.client import LastFM
 from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, Ledger
 
+log = logging.getLogger("russfm.sender")
 BATCH_SIZE = 50
 RETRIES = 4
 CAP_CODE = 5
@@ -82,6 +84,8 @@ class Sender:
             self.username, min(e.timestamp for e in entries), max(e.timestamp for e in entries))
         found = [e for e in entries if any(_matches(e, p) for p in plays)]
         rest = [e for e in entries if e not in found]
+        log.info("checked %d unanswered scrobbles on Last.fm: %d there, %d to send again",
+                 len(entries), len(found), len(rest))
         self.ledger.settle(
             [(e, ACCEPTED, 0, "confirmed on Last.fm after an unanswered send", e.corrections, "") for e in found]
             + [(e, PENDING, None, "", e.corrections, "") for e in rest]
@@ -121,6 +125,7 @@ class Sender:
         while remaining:
             self.ledger.mark_in_flight(remaining, uuid.uuid4().hex[:12])
             report.batches += 1
+            log.info("sending %d scrobbles (attempt %d)", len(remaining), attempt + 1)
             try:
                 results = self.client.scrobble([e.item() for e in remaining])
             except OutcomeUnknown:
@@ -155,6 +160,7 @@ class Sender:
 
     def _retry(self, attempt: int, report: SendReport, longer: bool = False) -> bool:
         if attempt + 1 >= self.policy.attempts:
+            log.info("giving up after %d attempts", attempt + 1)
             return False
         report.retries += 1
         self.policy.pause(attempt, longer)
@@ -175,5 +181,6 @@ class Sender:
                 verdicts.append((entry, IGNORED, result.code, result.message or result.reason, {}, ""))
                 report.ignored.append(entry)
         self.ledger.settle(verdicts)
+        log.info("Last.fm accepted %d of %d", sum(1 for v in verdicts if v[1] == ACCEPTED), len(verdicts))
         if capped:
             raise CapReached("Last.fm's daily scrobble limit is reached; the rest stay queued for later", CAP_CODE)

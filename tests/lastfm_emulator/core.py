@@ -65,12 +65,14 @@ class Fault:
     status: int | None = None
     delay: float | None = None
     drop_after_commit: bool = False
+    body: str | None = None
 
     @classmethod
     def from_json(cls, spec: dict) -> Fault:
         kinds = [k for k in ("error", "http", "delay", "drop_after_commit") if spec.get(k)]
+        kinds += ["body"] if isinstance(spec.get("body"), str) else []
         if len(kinds) != 1:
-            raise ValueError("a fault needs exactly one of error, http, delay, drop_after_commit")
+            raise ValueError("a fault needs exactly one of error, http, delay, drop_after_commit, body")
         return cls(
             method=str(spec.get("method", "*")).lower(),
             times=int(spec.get("times", 1)),
@@ -80,6 +82,7 @@ class Fault:
             status=int(spec["status"]) if spec.get("status") else None,
             delay=float(spec["delay"]) if spec.get("delay") else None,
             drop_after_commit=bool(spec.get("drop_after_commit")),
+            body=spec["body"] if isinstance(spec.get("body"), str) else None,
         )
 
 
@@ -263,6 +266,8 @@ class Emulator:
             return self._error(ApiError(fault.error, http=fault.status))
         if fault and fault.http:
             return Reply(fault.http, b"<html><body>Service unavailable</body></html>")
+        if fault and fault.body is not None:
+            return Reply(fault.status or 200, fault.body.encode())
         try:
             body = self._dispatch(http_method, method, params)
         except ApiError as exc:
