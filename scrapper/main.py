@@ -27,7 +27,7 @@ from lastfm.responses import IGNORED_REASONS
 from lastfm.session import SessionStore
 from scrobble import service
 from scrobble.durations import lastfm_durations
-from scrobble.ledger import Entry
+from scrobble.ledger import Entry, Ledger
 from scrobble.planner import Plan, PlannedScrobble, PlanOptions, build_plan
 from scrobble.sender import SendReport
 from scrobble.timeparse import iso_utc, local_clock, parse_span, parse_time
@@ -446,6 +446,274 @@ def scrobble_history(ctx: click.Context, limit: int, as_json: bool) -> None:
     for row in rows:
         reason = f" ({IGNORED_REASONS.get(row['code'], row['message'])})" if row["status"] == "ignored" else ""
         click.echo(f"{local_clock(row['timestamp'])}  {row['status']:<9} {row['artist']} — {row['track']}{reason}")
+
+
+# --- scrobble queue ---------------------------------------------------------
+
+@scrobble.group("queue")
+def queue_group() -> None:
+    """Queue many records and let cron send them under Last.fm's limits.
+
+    \b
+    Example:
+      python main.py scrobble queue add --artist rush
+      */15 * * * * cd …/scrapper && python main.py scrobble queue run -q >> scrobble.log 2>&1
+    """
+
+
+@queue_group.command("add")
+@click.argument("albums", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every album of the collection.")
+@click.option("--artist", help="Albums whose artist contains this.")
+@click.option("--genre", help="Albums with this genre or style.")
+@click.option("--format", "fmt", help="Albums with this format (Vinyl, CD…).")
+@click.option("--added-since", type=click.DateTime(["%Y-%m-%d"]), help="Added to the collection on or after (YYYY-MM-DD).")
+@click.option("--added-before", type=click.DateTime(["%Y-%m-%d"]), help="Added before (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many albums.")
+@click.option("--finished-at", help="Fix the time: the albums play back to back and the last ends then.")
+@click.option("--started-at", help="Fix the time: the first album starts then.")
+@click.option("--at", "at", help="Send nothing before this time (scheduled scrobbling).")
+@click.option("--side-gap", type=click.IntRange(min=0), default=0, help="Seconds to turn a record over.")
+@click.option("--include-short", is_flag=True, help="Also scrobble tracks of 30 s or less.")
+@click.option("--medium", help="For releases on several media: vinyl (default), cd, bluray, dvd, cassette, all.")
+@click.option("--force", is_flag=True, help="Queue albums already waiting in another job; allow overlaps.")
+@json_option
+@click.pass_context
+def queue_add(ctx: click.Context, albums: tuple[str, ...], every: bool, artist: str | None, genre: str | None,
+              fmt: str | None, added_since: Any, added_before: Any, limit: int | None,
+              finished_at: str | None, started_at: str | None, at: str | None, side_gap: int,
+              include_short: bool, medium: str | None, force: bool, as_json: bool) -> None:
+    """Queue ALBUMS, or albums chosen by filters, as one job.
+
+    By default each album is timed when it is sent: laid into free listening
+    time before that moment, never in the future, never older than 14 days,
+    never overlapping another listen.
+
+    \b
+    Examples:
+      python main.py scrobble queue add 2112-814617 "a kind of magic"
+      python main.py scrobble queue add --genre "Prog Rock" --added-since 2024-01-01
+      python main.py scrobble queue add --all
+      python main.py scrobble queue add 814617 --at "2026-12-01T09:00"
+    """
+    from scrobble import queue
+
+    now = time.time()
+    settings = settings_of(ctx)
+    filters = queue.Filters(artist, genre, fmt, added_since.strftime("%Y-%m-%d") if added_since else None,
+                            added_before.strftime("%Y-%m-%d") if added_before else None, limit)
+    if not albums and not every and not any([artist, genre, fmt, added_since, added_before]):
+        raise click.UsageError("name ALBUMS, or choose with --all or a filter (--artist, --genre, …)")
+    store = Store(settings.data_dir)
+    slugs, problems = queue.select(store, list(albums), every, filters)
+    private_dir(settings.state_dir)
+    with Ledger(settings.state_dir) as ledger:
+        result = queue.add_job(
+            ledger, store, slugs, now, force=force, side_gap=side_gap, include_short=include_short,
+            medium=(medium or "").lower() or None,
+            started_at=parse_time(started_at, now) if started_at else None,
+            finished_at=parse_time(finished_at, now) if finished_at else None,
+            at=parse_time(at, now) if at else None,
+        )
+    errors = problems + result.errors
+    if as_json:
+        emit_json({"job": result.job["id"] if result.job else None, "albums": result.albums,
+                   "tracks": result.tracks, "skipped": result.skipped, "errors": errors})
+    else:
+        for line in result.skipped:
+            click.echo(f"skipped {line}", err=True)
+        for line in errors:
+            click.echo(f"error: {line}", err=True)
+        if result.job:
+            when = f", not before {local_clock(result.job['scheduled_at'])}" if result.job["scheduled_at"] else ""
+            click.echo(f"job {result.job['id']}: {result.albums} albums, {result.tracks} tracks queued "
+                       f"(timed {result.job['timing']}{when})")
+        else:
+            click.echo("nothing queued")
+    ctx.exit(EXIT_ERROR if errors else EXIT_OK)
+
+
+@queue_group.command("run")
+@click.option("--max", "max_items", type=click.IntRange(min=1), help="Send at most this many scrobbles.")
+@click.option("--for", "for_", help="Stop starting new batches after this long (e.g. 10m).")
+@click.option("--daily-cap", type=click.IntRange(min=1), help="Scrobbles allowed in any 24 hours (overrides the learned cap).")
+@json_option
+@click.pass_context
+def queue_run(ctx: click.Context, max_items: int | None, for_: str | None, daily_cap: int | None,
+              as_json: bool) -> None:
+    """Send what is due: the cron job. One run at a time; safe to kill at any moment.
+
+    Exit 0 when it did its work (or found nothing due, or stopped at the
+    daily cap), 75 when a temporary failure stopped it, 1 for configuration
+    or sign-in problems.
+
+    \b
+    Example:
+      python main.py scrobble queue run -q
+    """
+    from scrobble import queue
+
+    settings = settings_of(ctx)
+    if daily_cap:
+        settings.daily_cap = daily_cap
+    seconds = parse_span(for_) if for_ else None
+    plain = not settings.quiet and not as_json and not sys.stderr.isatty()
+    bar = None if settings.quiet or as_json or plain else progress_bar(settings, 1 << 30, "scrobble")
+    if bar is not None:
+        bar.total = None
+
+    def on_batch(count: int) -> None:
+        if bar is not None:
+            bar.update(count)
+        elif plain:
+            click.echo(f"{iso_utc(time.time())} sent a batch of {count}")
+
+    try:
+        with service.online(settings) as online:
+            result = queue.run_queue(online, max_items=max_items, seconds=seconds, on_batch=on_batch)
+            requests = online.client.requests
+    except queue.QueueBusy as exc:
+        click.echo(str(exc))
+        ctx.exit(EXIT_OK)
+    finally:
+        if bar is not None:
+            bar.close()
+    report = result.report
+    summary = {
+        "accepted": len(report.accepted), "ignored": len(report.ignored), "failed": len(report.failed),
+        "reconciled": report.reconciled, "albums_timed": result.timed_albums, "requests": requests,
+        "pending": result.pending, "waiting_reason": result.waiting,
+        "next_send_at": iso_utc(result.next_send_at), "stopped": str(report.stopped) if report.stopped else None,
+    }
+    if as_json:
+        emit_json(summary)
+    else:
+        line = (f"{iso_utc(time.time())} queue run: {summary['accepted']} accepted, {summary['ignored']} ignored, "
+                f"{requests} requests; {result.pending} pending")
+        if result.waiting:
+            line += f"; waiting ({result.waiting.replace('_', ' ')})"
+            if result.next_send_at:
+                line += f" until {iso_utc(result.next_send_at)}"
+        click.echo(line)
+        if report.stopped:
+            click.echo(f"error: {report.stopped}", err=True)
+    ctx.exit(report.stopped.exit_code if report.stopped else EXIT_OK)
+
+
+@queue_group.command("status")
+@click.argument("job", required=False)
+@json_option
+@click.pass_context
+def queue_status(ctx: click.Context, job: str | None, as_json: bool) -> None:
+    """Each job's progress, what it waits for, and when it should finish.
+
+    \b
+    Example:
+      python main.py scrobble queue status --json
+    """
+    from scrobble import queue
+
+    settings = settings_of(ctx)
+    private_dir(settings.state_dir)
+    with Ledger(settings.state_dir) as ledger:
+        if job:
+            queue.job_of(ledger, job)
+        info = queue.job_status(ledger, settings, time.time())
+    if job:
+        info["jobs"] = [j for j in info["jobs"] if j["id"] == job]
+    if as_json:
+        emit_json(info)
+        return
+    cap = info["daily_cap"]
+    click.echo(f"daily cap {cap['value']} ({cap['source']}); sent in 24 h: {info['sent_24h']}; "
+               f"left: {info['remaining_today']}")
+    if not info["jobs"]:
+        click.echo("no queue jobs")
+    for j in info["jobs"]:
+        click.echo(f"job {j['id']} [{j['status']}]: {j['albums']} albums, {j['tracks']} tracks — "
+                   f"{j['accepted']} accepted, {j['ignored']} ignored, {j['pending']} pending, "
+                   f"{j['in_flight']} in flight")
+        for reason, count in j["ignored_reasons"].items():
+            click.echo(f"    ignored {count}: {reason}")
+        if j["waiting_reason"]:
+            click.echo(f"    waiting: {j['waiting_reason'].replace('_', ' ')}"
+                       + (f" until {j['next_send_at']}" if j["next_send_at"] else ""))
+        if j["estimated_finish"]:
+            click.echo(f"    estimated finish: {j['estimated_finish']}")
+
+
+@queue_group.command("list")
+@click.pass_context
+def queue_list(ctx: click.Context) -> None:
+    """One line per queue job.
+
+    \b
+    Example:
+      python main.py scrobble queue list
+    """
+    from scrobble import queue
+
+    settings = settings_of(ctx)
+    private_dir(settings.state_dir)
+    with Ledger(settings.state_dir) as ledger:
+        info = queue.job_status(ledger, settings, time.time())
+        created = {j["id"]: j["created_at"] for j in ledger.jobs.values()}
+    if not info["jobs"]:
+        click.echo("no queue jobs")
+    for j in info["jobs"]:
+        click.echo(f"{j['id']:>4}  {j['status']:<9} {local_clock(created[j['id']])}  {j['albums']:>5} albums  "
+                   f"{j['accepted']:>6}/{j['tracks']} sent")
+
+
+def _set_job(ctx: click.Context, job: str, status: str) -> None:
+    from scrobble import queue
+
+    settings = settings_of(ctx)
+    private_dir(settings.state_dir)
+    with Ledger(settings.state_dir) as ledger:
+        found = queue.set_job_status(ledger, job, status)
+    extra = f" ({found['dropped']} pending scrobbles dropped; what was sent stays in the history)" \
+        if status == "cancelled" else ""
+    click.echo(f"job {job} {status}{extra}")
+
+
+@queue_group.command("pause")
+@click.argument("job")
+@click.pass_context
+def queue_pause(ctx: click.Context, job: str) -> None:
+    """Stop JOB being sent until it is resumed.
+
+    \b
+    Example:
+      python main.py scrobble queue pause 3
+    """
+    _set_job(ctx, job, "paused")
+
+
+@queue_group.command("resume")
+@click.argument("job")
+@click.pass_context
+def queue_resume(ctx: click.Context, job: str) -> None:
+    """Let a paused JOB be sent again.
+
+    \b
+    Example:
+      python main.py scrobble queue resume 3
+    """
+    _set_job(ctx, job, "active")
+
+
+@queue_group.command("cancel")
+@click.argument("job")
+@click.pass_context
+def queue_cancel(ctx: click.Context, job: str) -> None:
+    """Drop JOB's pending scrobbles; what was already sent stays in the history.
+
+    \b
+    Example:
+      python main.py scrobble queue cancel 3
+    """
+    _set_job(ctx, job, "cancelled")
 
 
 # --- lastfm -----------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +48,17 @@ class Entry:
     message: str = ""
     corrections: dict[str, str] = field(default_factory=dict)
     deferred: str = ""
+    offset: int = 0  # queued albums: start of this track within its album
+    span: int = 0  # queued albums: the album's whole length
 
     @property
     def key(self) -> tuple[str, str, int]:
         return identity(self.artist, self.track, self.timestamp)
+
+    @property
+    def timed(self) -> bool:
+        """Queued albums are timed only when they are sent; until then timestamp is 0."""
+        return self.timestamp > 0
 
     @property
     def end(self) -> int:
@@ -73,18 +80,23 @@ def identity(artist: str, track: str, timestamp: int) -> tuple[str, str, int]:
 class Ledger:
     """All entries are read once on open; writes go through and are committed per step."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         path = private_file(Path(state_dir) / LEDGER_FILE)
         self._db = SqliteDict(str(path), tablename="scrobbles", autocommit=False,
                               encode=json.dumps, decode=json.loads)
         self._meta = SqliteDict(str(path), tablename="meta", autocommit=False,
                                 encode=json.dumps, decode=json.loads)
+        self._jobs = SqliteDict(str(path), tablename="jobs", autocommit=False,
+                                encode=json.dumps, decode=json.loads)
         self.entries: dict[str, Entry] = {k: Entry(**v) for k, v in self._db.items()}
-        self._by_key = {e.key: e for e in self.entries.values() if e.status in LIVE}
+        self._by_key = {e.key: e for e in self.entries.values() if e.status in LIVE and e.timed}
+        self.jobs: dict[str, dict] = dict(self._jobs.items())
 
     def close(self) -> None:
         self._db.close()
         self._meta.close()
+        self._jobs.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -104,12 +116,14 @@ class Ledger:
         skip = set(exclude)
         return sorted(
             (e for e in self.entries.values()
-             if e.status in LIVE and e.id not in skip and e.timestamp < end and start < e.end),
+             if e.status in LIVE and e.timed and e.id not in skip and e.timestamp < end and start < e.end),
             key=lambda e: e.timestamp,
         )
 
-    def accepted_since(self, since: float) -> int:
-        return sum(1 for e in self.entries.values() if e.status == ACCEPTED and (e.sent_at or 0) >= since)
+    def accepted_since(self, since: float) -> list[float]:
+        """When each scrobble accepted since `since` was sent, oldest first."""
+        return sorted(e.sent_at or 0 for e in self.entries.values()
+                      if e.status == ACCEPTED and (e.sent_at or 0) >= since)
 
     def latest(self, limit: int) -> list[Entry]:
         return sorted(self.entries.values(), key=lambda e: (e.timestamp, e.id), reverse=True)[:limit]
@@ -119,16 +133,35 @@ class Ledger:
 
     # --- writing (each call ends with a commit) --------------------------------------------
     def _put(self, entries: Iterable[Entry]) -> None:
-        now = time.time()
+        now = self.clock()
         for entry in entries:
             entry.updated_at = now
             self.entries[entry.id] = entry
             self._db[entry.id] = asdict(entry)
-            if entry.status in LIVE:
+            if entry.status in LIVE and entry.timed:
                 self._by_key[entry.key] = entry
             elif self._by_key.get(entry.key) is entry:
                 del self._by_key[entry.key]
         self._db.commit()
+
+    def retime(self, entries: list[Entry], start: int) -> None:
+        """Give queued entries of one album their times, the album starting at `start`."""
+        for e in entries:
+            e.timestamp = start + e.offset
+        self._put(entries)
+
+    def untime(self, entries: list[Entry]) -> None:
+        """Queued entries that must be timed afresh (their times grew too old unsent)."""
+        for e in entries:
+            if self._by_key.get(e.key) is e:
+                del self._by_key[e.key]
+            e.timestamp = 0
+        self._put(entries)
+
+    def save_job(self, job: dict) -> None:
+        self.jobs[job["id"]] = job
+        self._jobs[job["id"]] = job
+        self._jobs.commit()
 
     def _next_ids(self, count: int) -> list[str]:
         start = int(self._meta.get("next_id", 1))
@@ -142,17 +175,17 @@ class Ledger:
         seen: set[tuple[str, str, int]] = set()
         for row in rows:
             key = identity(row["artist"], row["track"], row["timestamp"])
-            if key in self._by_key or key in seen:
+            if row["timestamp"] and (key in self._by_key or key in seen):
                 continue
             seen.add(key)
             fresh.append(row)
-        now = time.time()
+        now = self.clock()
         entries = [Entry(id=i, created_at=now, **row) for i, row in zip(self._next_ids(len(fresh)), fresh)]
         self._put(entries)
         return entries
 
     def mark_in_flight(self, entries: list[Entry], batch: str) -> None:
-        now = time.time()
+        now = self.clock()
         for e in entries:
             e.status, e.batch, e.sent_at = IN_FLIGHT, batch, now
         self._put(entries)

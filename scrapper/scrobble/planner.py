@@ -117,6 +117,23 @@ def _gap_before(previous: Track | None, track: Track, gap: int) -> int:
     return 0
 
 
+def layout(tracks: list[Track], side_gap: int = 0) -> tuple[list[int], int]:
+    """Each track's start within the listening, and the listening's whole length."""
+    offsets: list[int] = []
+    elapsed = 0
+    previous: Track | None = None
+    for track in tracks:
+        elapsed += _gap_before(previous, track, side_gap)
+        offsets.append(elapsed)
+        elapsed += track.duration or 0
+        previous = track
+    return offsets, elapsed
+
+
+def is_short(track: Track) -> bool:
+    return (track.duration or 0) <= MIN_SCROBBLE_SECONDS
+
+
 def check_window(started: int, finished: int, now: float) -> None:
     """Nothing in the future, nothing Last.fm would drop as too old."""
     if finished > now + FUTURE_GRACE_SECONDS:
@@ -146,15 +163,7 @@ def build_plan(
     if fill_durations and any(t.duration is None for t in tracks):
         tracks = fill_durations(album, tracks)
     tracks = with_default_durations(tracks)
-
-    offsets: list[int] = []
-    elapsed = 0
-    previous: Track | None = None
-    for track in tracks:
-        elapsed += _gap_before(previous, track, options.side_gap)
-        offsets.append(elapsed)
-        elapsed += track.duration or 0
-        previous = track
+    offsets, elapsed = layout(tracks, options.side_gap)
     if options.started_at is not None:
         started = options.started_at
     else:
@@ -166,7 +175,7 @@ def build_plan(
     scrobbles: list[PlannedScrobble] = []
     skipped: list[tuple[str, str]] = []
     for track, offset in zip(tracks, offsets):
-        if (track.duration or 0) <= MIN_SCROBBLE_SECONDS and not options.include_short:
+        if is_short(track) and not options.include_short:
             skipped.append((track.title, f"{format_duration(track.duration or 0)} is 30 s or less"))
             continue
         scrobbles.append(

@@ -103,11 +103,14 @@ class Sender:
         return confirmed
 
     # --- sending -------------------------------------------------------------------------
-    def send(self, entries: list[Entry], report: SendReport | None = None) -> SendReport:
+    def send(self, entries: list[Entry], report: SendReport | None = None,
+             should_stop: Callable[[], bool] | None = None) -> SendReport:
         """Send pending entries oldest first; stops at the first failure that a retry cannot mend."""
         report = report or SendReport()
         todo = sorted((e for e in entries if e.status == PENDING), key=lambda e: (e.timestamp, e.id))
         for start in range(0, len(todo), BATCH_SIZE):
+            if should_stop and should_stop():
+                return report
             batch = todo[start:start + BATCH_SIZE]
             try:
                 self._send_batch(batch, report)

@@ -31,13 +31,13 @@ class Online:
 
 
 @contextmanager
-def online(settings: Settings) -> Iterator[Online]:
+def online(settings: Settings, clock: Callable[[], float] = time.time) -> Iterator[Online]:
     """Credentials, the saved session, a client and the ledger, or a clear error."""
     settings.require_credentials()
     session = SessionStore(settings.state_dir).require()
     client = LastFM(settings, session.key)
     private_dir(settings.state_dir)
-    ledger = Ledger(settings.state_dir)
+    ledger = Ledger(settings.state_dir, clock)
     try:
         yield Online(settings, session, client, ledger)
     finally:
@@ -139,7 +139,7 @@ def status(settings: Settings, check: bool = True) -> dict:
     private_dir(settings.state_dir)
     with Ledger(settings.state_dir) as ledger:
         cap, source = daily_cap(settings, ledger)
-        sent = ledger.accepted_since(time.time() - 86400)
+        sent = len(ledger.accepted_since(time.time() - 86400))
         out.update({
             "sent_24h": sent,
             "daily_cap": {"value": cap, "source": source},

@@ -1,0 +1,274 @@
+"""The bulk queue: adding by name and filters, draining under the caps, timing into free time, managing jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from scrobble import queue, service
+from scrobble.ledger import ACCEPTED, Ledger
+from scrobble.planner import OLDEST_ALLOWED
+from scrobble.sender import RetryPolicy
+from statefiles import run_lock
+from tests.conftest import REPO, USER, scrobbles
+
+FAST = RetryPolicy(base_delay=0.01)
+
+
+def add(run_cli, *args: str) -> dict:
+    result = run_cli("scrobble", "queue", "add", *args, "--json")
+    assert result.exit_code in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def run(run_cli, *args: str):
+    result = run_cli("scrobble", "queue", "run", *args, "--json")
+    return result, (json.loads(result.stdout) if result.stdout.startswith("{") else None)
+
+
+def status(run_cli) -> dict:
+    return json.loads(run_cli("scrobble", "queue", "status", "--json").stdout)
+
+
+def check_times(state_dir: Path, now: float) -> list:
+    """Every timed entry inside Last.fm's window, and no two listens overlapping."""
+    with Ledger(state_dir) as ledger:
+        timed = sorted((e for e in ledger.entries.values() if e.timed), key=lambda e: e.timestamp)
+    for e in timed:
+        assert now - OLDEST_ALLOWED <= e.timestamp <= now
+    for a, b in zip(timed, timed[1:]):
+        assert a.timestamp + a.duration <= b.timestamp, (a, b)
+    return timed
+
+
+def test_add_by_name_and_by_filters(run_cli, lastfm_env):
+    job = add(run_cli, "2112-814617", "rush farewell kings")
+    assert job == {"job": "1", "albums": 2, "tracks": 32, "skipped": [], "errors": []}
+    again = add(run_cli, "2112", "a kind of magic")
+    assert again["albums"] == 1 and "already waiting" in again["skipped"][0]
+    forced = add(run_cli, "2112", "--force")
+    assert forced["albums"] == 1
+    assert add(run_cli, "--artist", "kraftwerk")["albums"] == 1
+    assert add(run_cli, "--genre", "electronic", "--force")["albums"] >= 1
+    assert add(run_cli, "--added-since", "2026-01-01", "--force", "--limit", "2")["albums"] == 2
+    none = add(run_cli, "--added-before", "1990-01-01")
+    assert none == {"job": None, "albums": 0, "tracks": 0, "skipped": [], "errors": []}
+
+
+def test_add_reports_bad_albums_and_queues_the_rest(run_cli, lastfm_env, data_copy: Path):
+    (data_copy / "album" / "2112-814617" / "2112-814617.json").write_text("[")
+    result = run_cli("--data-dir", str(data_copy), "scrobble", "queue", "add", "2112-814617", "no such thing",
+                     "a-kind-of-magic-453215")
+    assert result.exit_code == 1
+    assert "invalid JSON" in result.stderr and "no such thing" in result.stderr
+    assert "job 1: 1 albums, 2 tracks queued" in result.stdout
+    usage = run_cli("scrobble", "queue", "add", "--added-since", "yesterday")
+    assert usage.exit_code == 2
+    assert run_cli("scrobble", "queue", "add").exit_code == 2
+
+
+def test_queue_all_then_drain(run_cli, signed_in, emulator, state_dir: Path):
+    job = add(run_cli, "--all")
+    assert job["albums"] == 14
+    result, data = run(run_cli)
+    assert result.exit_code == 0, result.stderr
+    assert data["accepted"] == job["tracks"] and data["pending"] == 0
+    assert data["requests"] == -(-job["tracks"] // 50)  # full batches of 50, albums mixed
+    held = Counter((s["artist"], s["track"], s["timestamp"]) for s in scrobbles(emulator))
+    assert sum(held.values()) == len(held) == job["tracks"]
+    timed = check_times(state_dir, time.time())
+    assert len(timed) == job["tracks"]
+    st = status(run_cli)["jobs"][0]
+    assert st["status"] == "done" and st["accepted"] == job["tracks"] and st["estimated_finish"] is None
+    again, data = run(run_cli)
+    assert again.exit_code == 0 and data["requests"] == 0 and data["accepted"] == 0
+
+
+def test_queue_avoids_existing_listens(run_cli, signed_in, emulator, state_dir: Path):
+    assert run_cli("scrobble", "album", "2112", "--finished-at", "1h ago").exit_code == 0
+    add(run_cli, "--all")
+    assert run(run_cli)[0].exit_code == 0
+    check_times(state_dir, time.time())
+
+
+def test_max_and_time_budget(run_cli, signed_in, emulator):
+    add(run_cli, "--all")
+    _, data = run(run_cli, "--max", "60")
+    assert data["accepted"] <= 60 and data["accepted"] > 0
+    _, data = run(run_cli, "--for", "0s")
+    assert data["accepted"] == 0
+
+
+@pytest.mark.parametrize("mode", ["code5", "error29"])
+def test_daily_cap_is_learned(run_cli, signed_in, emulator, mode):
+    emulator.emulator.configure(daily_cap=120, cap_mode=mode)
+    add(run_cli, "--all")
+    result, data = run(run_cli)
+    assert result.exit_code == 0, result.stderr
+    assert data["accepted"] == 120 and data["waiting_reason"] == "daily_cap" and data["next_send_at"]
+    info = status(run_cli)
+    assert info["daily_cap"] == {"value": 120, "source": "learned"}
+    assert info["jobs"][0]["waiting_reason"] == "daily_cap"
+    lastfm = json.loads(run_cli("lastfm", "status", "--json").stdout)
+    assert lastfm["daily_cap"]["source"] == "learned" and lastfm["remaining_today"] == 0
+    before = emulator.emulator.request_counts()["total"]
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["accepted"] == 0
+    assert emulator.emulator.request_counts()["total"] == before  # waits without asking
+    assert len(scrobbles(emulator)) == 120
+
+
+def test_configured_cap_wins(run_cli, signed_in, emulator):
+    add(run_cli, "--all")
+    _, data = run(run_cli, "--daily-cap", "30")
+    assert data["accepted"] == 30 and data["waiting_reason"] == "daily_cap"
+    assert status(run_cli)["daily_cap"]["source"] == "default"  # the option was for that run only
+
+
+def test_rate_limit_29_with_few_accepted_is_temporary(run_cli, signed_in, emulator):
+    add(run_cli, "2112")
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 10, "error": 29})
+    result, data = run(run_cli)
+    assert result.exit_code == 75 and data["stopped"]
+    assert status(run_cli)["daily_cap"]["source"] == "default"
+    emulator.emulator.reset()
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["accepted"] == 6
+
+
+def test_scheduled_job_waits(run_cli, signed_in, emulator):
+    add(run_cli, "2112", "--at", "2099-01-01T00:00")
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["accepted"] == 0
+    job = status(run_cli)["jobs"][0]
+    assert job["waiting_reason"] == "scheduled" and job["scheduled_at"].startswith("2099-01-01")
+
+
+def test_fixed_time(run_cli, signed_in, emulator):
+    finished = int(time.time()) - 7200
+    add(run_cli, "2112", "a kind of magic", "--finished-at", str(finished))
+    run(run_cli)
+    held = sorted(scrobbles(emulator), key=lambda s: s["timestamp"])
+    assert held[0]["track"] == "2112" and held[-1]["track"] == "A Dozen Red Roses For My Darling"
+    assert held[-1]["timestamp"] + 282 == finished
+    clash = run_cli("scrobble", "queue", "add", "channels", "--finished-at", str(finished))
+    assert clash.exit_code == 1 and "overlap" in clash.stderr
+
+
+def test_pause_resume_cancel(run_cli, signed_in, emulator):
+    add(run_cli, "2112")
+    add(run_cli, "a kind of magic")
+    assert run_cli("scrobble", "queue", "pause", "1").exit_code == 0
+    _, data = run(run_cli)
+    assert data["accepted"] == 2  # only job 2
+    assert status(run_cli)["jobs"][0]["waiting_reason"] == "paused"
+    run_cli("scrobble", "queue", "resume", "1")
+    add(run_cli, "channels")
+    cancel = run_cli("scrobble", "queue", "cancel", "3")
+    assert "10 pending scrobbles dropped" in cancel.stdout
+    _, data = run(run_cli)
+    assert data["accepted"] == 6
+    jobs = {j["id"]: j for j in status(run_cli)["jobs"]}
+    assert jobs["3"]["status"] == "cancelled" and jobs["3"]["cancelled"] == 10
+    assert jobs["1"]["status"] == "done"
+    assert run_cli("scrobble", "queue", "pause", "9").exit_code == 2
+    listing = run_cli("scrobble", "queue", "list").stdout.splitlines()
+    assert len(listing) == 3 and "cancelled" in listing[2]
+
+
+def test_temporary_failure_exit_75_and_resume(run_cli, signed_in, emulator):
+    add(run_cli, "--all")
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 10, "error": 11})
+    result, data = run(run_cli)
+    assert result.exit_code == 75 and data["accepted"] == 0
+    emulator.emulator.reset()
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["pending"] == 0
+    assert len(scrobbles(emulator)) == 247
+
+
+def test_not_signed_in_exits_1(run_cli, lastfm_env):
+    add(run_cli, "2112")
+    result = run_cli("scrobble", "queue", "run")
+    assert result.exit_code == 1 and "lastfm login" in result.stderr
+
+
+def test_one_run_at_a_time(run_cli, signed_in, emulator, state_dir: Path):
+    add(run_cli, "2112")
+    with run_lock(state_dir / queue.QUEUE_LOCK):
+        result = run_cli("scrobble", "queue", "run")
+    assert result.exit_code == 0 and "another" in result.stdout
+    assert scrobbles(emulator) == []
+
+
+def test_stale_lock_from_a_killed_run_is_taken_over(run_cli, signed_in, emulator, state_dir: Path):
+    add(run_cli, "2112")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys,time; sys.path.insert(0,'scrapper'); from pathlib import Path; from statefiles import run_lock\n"
+        f"with run_lock(Path({str(state_dir)!r}) / 'queue.lock'):\n    print('held', flush=True); time.sleep(60)")],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    assert "another" in run_cli("scrobble", "queue", "run").stdout
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["accepted"] == 6
+
+
+def core_settings(settings: Settings, state_dir: Path) -> Settings:
+    settings.state_dir = state_dir
+    return settings
+
+
+def test_no_room_left_in_the_window(settings: Settings, signed_in, emulator, state_dir: Path):
+    now = time.time()
+    with Ledger(state_dir) as ledger:
+        filler = ledger.add([{"artist": "Radio", "track": "All Day", "album": "", "album_artist": "",
+                              "timestamp": int(now) - OLDEST_ALLOWED, "duration": OLDEST_ALLOWED - 600}])
+        ledger.mark(filler, ACCEPTED)
+    result = in_process_run(settings, state_dir, ["2112-814617"], now)
+    assert result.waiting == "no_room" and not result.report.accepted
+    with Ledger(state_dir) as ledger:
+        info = queue.job_status(ledger, settings, now)
+    assert info["jobs"][0]["waiting_reason"] == "no_room"
+    # Forty minutes later there is room for the 38½-minute album.
+    emulator.emulator.clock = lambda: now + 2400
+    try:
+        later = in_process_run(settings, state_dir, [], now + 2400)
+    finally:
+        emulator.emulator.clock = time.time
+    assert len(later.report.accepted) == 6
+
+
+def in_process_run(settings: Settings, state_dir: Path, slugs: list[str], now: float):
+    from collection.store import Store
+
+    settings = core_settings(settings, state_dir)
+    emulator_clock = lambda: now  # noqa: E731
+    with service.online(settings, clock=emulator_clock) as ctx:
+        if slugs:
+            queue.add_job(ctx.ledger, Store(settings.data_dir), slugs, now)
+        return queue.run_queue(ctx, clock=emulator_clock, policy=FAST)
+
+
+def test_expired_timing_is_redone(settings: Settings, signed_in, emulator, state_dir: Path):
+    """An album timed by a run that never sent it is timed afresh once its times grew too old."""
+    now = time.time()
+    from collection.store import Store
+
+    with service.online(settings) as ctx:
+        queue.add_job(ctx.ledger, Store(settings.data_dir), ["2112-814617"], now)
+        group = [e for e in ctx.ledger.entries.values() if e.job]
+        ctx.ledger.retime(group, int(now) - 15 * 86400)
+        result = queue.run_queue(ctx, clock=lambda: now, policy=FAST)
+    assert len(result.report.accepted) == 6 and result.report.ignored == []
+    check_times(state_dir, now)
