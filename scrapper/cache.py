@@ -18,7 +18,7 @@ class Cache:
     def __init__(self, state_dir: Path, table: str = "album_info") -> None:
         path = private_file(Path(state_dir) / CACHE_FILE)
         self._db = SqliteDict(str(path), tablename=table, autocommit=False,
-                              encode=json.dumps, decode=json.loads)
+                              encode=json.dumps, decode=json.loads, outer_stack=False)
 
     def get(self, key: str, max_age: float | None = None) -> tuple[bool, Any]:
         """(found, value); an entry older than max_age seconds counts as not found."""

@@ -99,3 +99,24 @@ def test_real_process_broken_pipe_and_exit_code():
     script = "import subprocess,sys;p=subprocess.Popen([sys.executable,'main.py','albums','show','3-d-the-catalogue-10349797'],stdout=subprocess.PIPE,stderr=subprocess.PIPE);p.stdout.readline();p.stdout.close();err=p.stderr.read();p.wait();print(p.returncode);print(err.decode())"
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO / "scrapper", capture_output=True, text=True, timeout=60)
     assert "Traceback" not in out.stdout, out.stdout
+
+
+def test_progress_bars_only_on_a_terminal_and_not_with_quiet(monkeypatch, tmp_path: Path):
+    import io
+
+    from config import Settings
+    from main import progress_bar
+
+    settings = Settings(data_dir=tmp_path, state_dir=tmp_path)
+    fake = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", fake)
+    fake.isatty = lambda: False  # type: ignore[method-assign]
+    assert progress_bar(settings, 10) is None
+    fake.isatty = lambda: True  # type: ignore[method-assign]
+    bar = progress_bar(settings, 10)
+    assert bar is not None
+    bar.update(5)
+    bar.close()
+    assert "/10 [" in fake.getvalue()  # drawn on stderr
+    settings.quiet = True
+    assert progress_bar(settings, 10) is None

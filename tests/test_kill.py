@@ -84,3 +84,38 @@ def test_kills_at_random_moments(lastfm_env, signed_in, emulator):
     held = Counter((s["artist"], s["track"], s["timestamp"]) for s in scrobbles(emulator))
     assert set(held) == recorded and set(held.values()) == {1}
     assert len(recorded) > 60  # the kills fell in the middle of sending, not before it
+
+
+def test_queue_runner_killed_at_random_moments(lastfm_env, signed_in, emulator, sample_dir):
+    """Many `queue run`s, each killed at a random moment, some meeting faults; then a drain to the end.
+    Last.fm must hold every queued track exactly once."""
+    emu = emulator.emulator
+    lastfm_env = lastfm_env | {"RUSSFM_DATA_DIR": str(sample_dir)}
+    added = json.loads(cli(lastfm_env, "scrobble", "queue", "add", "--all", "--json").communicate(timeout=60)[0])
+    total = added["tracks"]
+    rng = random.Random(1976)
+    faults = [{"drop_after_commit": True}, {"error": 11}, {"http": 503}, {"delay": 4}, {"error": 16}, None]
+    for _ in range(16):
+        fault = rng.choice(faults)
+        if fault:
+            emu.add_fault({"method": rng.choice(["track.scrobble", "*"]), "times": 1,
+                           "after": rng.randint(0, 2), **fault})
+        process = cli(lastfm_env, "scrobble", "queue", "run", "--max", str(rng.randint(10, 40)))
+        time.sleep(rng.uniform(0.3, 1.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    emu.clear_faults()
+    interrupted = Counter(row["status"] for row in json.loads(
+        cli(lastfm_env, "scrobble", "history", "--limit", "1000", "--json").communicate(timeout=30)[0]))
+    print("after the kills:", dict(interrupted), "held", len(scrobbles(emulator)))
+    assert 0 < len(scrobbles(emulator)) < total  # the kills fell in the middle of the work
+    for _ in range(10):  # drain: each run sends what is due and exits
+        runner = cli(lastfm_env, "scrobble", "queue", "run", "--json")
+        out, err = runner.communicate(timeout=120)
+        assert runner.returncode == 0, err
+        if json.loads(out)["pending"] == 0:
+            break
+    status = json.loads(cli(lastfm_env, "scrobble", "queue", "status", "--json").communicate(timeout=30)[0])
+    assert status["jobs"][0]["status"] == "done" and status["jobs"][0]["accepted"] == total
+    held = Counter((s["artist"], s["track"], s["timestamp"]) for s in scrobbles(emulator))
+    assert len(held) == total and set(held.values()) == {1}

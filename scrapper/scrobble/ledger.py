@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +84,11 @@ class Ledger:
         self.clock = clock
         path = private_file(Path(state_dir) / LEDGER_FILE)
         self._db = SqliteDict(str(path), tablename="scrobbles", autocommit=False,
-                              encode=json.dumps, decode=json.loads)
+                              encode=json.dumps, decode=json.loads, outer_stack=False)
         self._meta = SqliteDict(str(path), tablename="meta", autocommit=False,
-                                encode=json.dumps, decode=json.loads)
+                                encode=json.dumps, decode=json.loads, outer_stack=False)
         self._jobs = SqliteDict(str(path), tablename="jobs", autocommit=False,
-                                encode=json.dumps, decode=json.loads)
+                                encode=json.dumps, decode=json.loads, outer_stack=False)
         self.entries: dict[str, Entry] = {k: Entry(**v) for k, v in self._db.items()}
         self._by_key = {e.key: e for e in self.entries.values() if e.status in LIVE and e.timed}
         self.jobs: dict[str, dict] = dict(self._jobs.items())
@@ -134,14 +134,16 @@ class Ledger:
     # --- writing (each call ends with a commit) --------------------------------------------
     def _put(self, entries: Iterable[Entry]) -> None:
         now = self.clock()
+        rows = {}
         for entry in entries:
             entry.updated_at = now
             self.entries[entry.id] = entry
-            self._db[entry.id] = asdict(entry)
+            rows[entry.id] = dict(vars(entry))  # flat fields: no need for asdict's deep copy
             if entry.status in LIVE and entry.timed:
                 self._by_key[entry.key] = entry
             elif self._by_key.get(entry.key) is entry:
                 del self._by_key[entry.key]
+        self._db.update(rows)  # one executemany for the whole step
         self._db.commit()
 
     def retime(self, entries: list[Entry], start: int) -> None:

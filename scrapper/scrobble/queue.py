@@ -120,7 +120,7 @@ def add_job(ledger: Ledger, store: Store, slugs: list[str], now: float, *, start
     queued = {e.slug for e in ledger.entries.values() if e.job and e.status in (PENDING, IN_FLIGHT)}
     job_id = str(max((int(j) for j in ledger.jobs), default=0) + 1)
     result = AddResult(job=None)
-    albums: list[tuple[Album, list[dict], int]] = []
+    albums: list[tuple[str, list[dict], int]] = []  # slug, rows, span: not the albums' whole JSON
     seen: set[str] = set()
     for slug in slugs:
         if slug in seen:
@@ -136,7 +136,7 @@ def add_job(ledger: Ledger, store: Store, slugs: list[str], now: float, *, start
             result.errors.append(str(exc))
             continue
         if rows:
-            albums.append((album, rows, span))
+            albums.append((album.slug, rows, span))
     if not albums:
         return result
     fixed = started_at is not None or finished_at is not None
@@ -157,7 +157,7 @@ def add_job(ledger: Ledger, store: Store, slugs: list[str], now: float, *, start
     all_rows = [row for _, rows, _ in albums for row in rows]
     entries = ledger.add(all_rows)
     job = {
-        "id": job_id, "created_at": now, "status": "active", "albums": [a.slug for a, _, _ in albums],
+        "id": job_id, "created_at": now, "status": "active", "albums": [slug for slug, _, _ in albums],
         "scheduled_at": at, "timing": "fixed" if fixed else "when sent", "tracks": len(entries),
     }
     ledger.save_job(job)

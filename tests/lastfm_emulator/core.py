@@ -216,6 +216,10 @@ class Emulator:
         with self.lock:
             self.state.faults.append(fault)
 
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.state.faults.clear()
+
     def configure(self, **options: Any) -> None:
         with self.lock:
             for key in ("daily_cap", "cap_mode", "dedupe", "rate_limit"):

@@ -1,0 +1,96 @@
+"""Queue a whole generated collection and drain it against the emulator with the daily cap lifted.
+
+Prints: time and peak memory to queue it all (the CLI, as a process), requests per scrobble,
+wall time per 1,000 scrobbles without the rate-limit sleeps, a `queue run` that finds nothing
+due, and `queue status` on the full queue. Simulated time moves the 14-day window along, since
+real listening cannot exceed real time.
+
+    python benchmarks/queue_collection.py [--albums 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import REPO, USER, start
+from generate_collection import generate
+
+from scrobble import queue, service
+from scrobble.sender import RetryPolicy
+
+
+def cli(env: dict, *args: str) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB, stdout of one CLI process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "main.py", *args], cwd=REPO / "scrapper", env=os.environ | env,
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode not in (0,):
+        raise SystemExit(f"{args}: exit {done.returncode}: {done.stderr}")
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return wall, peak, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--albums", type=int, default=3000)
+    args = parser.parse_args()
+    data = generate(Path(tempfile.mkdtemp(prefix="russfm-collection-")), args.albums)
+    server, settings = start(data)
+    env = {"RUSSFM_DATA_DIR": str(data), "RUSSFM_STATE_DIR": str(settings.state_dir),
+           "LASTFM_API_KEY": settings.api_key, "LASTFM_API_SECRET": settings.api_secret,
+           "LASTFM_API_URL": settings.api_url, "LASTFM_CA_BUNDLE": settings.ca_bundle or "", "RUSSFM_CONFIG": ""}
+
+    wall, peak, out = cli(env, "scrobble", "queue", "add", "--all", "--json")
+    added = json.loads(out)
+    print(f"queue add --all: {added['albums']} albums, {added['tracks']} scrobbles in {wall:.2f} s, "
+          f"peak RSS {peak:.0f} MiB")
+    wall, _, _ = cli(env, "scrobble", "queue", "status", "--json")
+    print(f"queue status on the full queue ({added['tracks']} pending): {wall:.2f} s")
+
+    now = time.time()
+    clock = lambda: now  # noqa: E731 - simulated time, shared with the emulator
+    server.emulator.clock = clock
+    settings.daily_cap = 10**9
+    runs = requests = sent = 0
+    busy = waited = 0.0
+    with service.online(settings, clock=clock) as ctx:
+        throttle = ctx.client._transport._throttle  # noqa: SLF001 - to subtract its sleeps
+        while True:
+            waited_before, started = throttle.waited, time.perf_counter()
+            result = queue.run_queue(ctx, clock=clock, policy=RetryPolicy(base_delay=0.01))
+            busy += time.perf_counter() - started
+            waited += throttle.waited - waited_before
+            runs += 1
+            sent += len(result.report.accepted)
+            if result.pending == 0:
+                break
+            now += 13 * 86400  # the window moves on; queued albums wait for real time to pass
+        requests = ctx.client.requests
+    held = len(server.emulator.scrobbles_of(USER))
+    assert held == sent == added["tracks"], (held, sent, added["tracks"])
+    print(f"drain: {sent} scrobbles in {runs} runs, {requests} requests "
+          f"({sent / requests:.1f} scrobbles per request, batches of up to 50)")
+    print(f"  wall {busy:.1f} s, of which rate-limit sleeps {waited:.1f} s; "
+          f"{(busy - waited) / sent * 1000:.2f} s per 1,000 scrobbles without them")
+
+    server.emulator.clock = time.time
+    wall, _, out = cli(env, "scrobble", "queue", "run", "--json")
+    print(f"queue run with nothing due (ledger of {sent} scrobbles): {wall:.2f} s, "
+          f"{json.loads(out)['requests']} requests")
+    wall, _, _ = cli(env, "scrobble", "queue", "status", "--json")
+    print(f"queue status after the drain: {wall:.2f} s")
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
