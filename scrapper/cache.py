@@ -29,6 +29,11 @@ class Cache:
             return False, None
         return True, entry["value"]
 
+    def entry(self, key: str) -> tuple[float, Any] | None:
+        """(when stored, value), whatever its age."""
+        found = self._db.get(key)
+        return (found["at"], found["value"]) if found else None
+
     def put(self, key: str, value: Any) -> None:
         self._db[key] = {"at": time.time(), "value": value}
         self._db.commit()

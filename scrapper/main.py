@@ -18,9 +18,7 @@ from collection.durations import format_duration
 from collection.lookup import find_album, iter_albums
 from collection.store import Store
 from config import Settings, load_settings
-from errors import (
-    EXIT_ERROR, EXIT_OK, EXIT_PARTLY_IGNORED, EXIT_TRY_LATER, AmbiguousAlbum, LastfmTemporary, RussfmError,
-)
+from errors import EXIT_ERROR, EXIT_OK, EXIT_PARTLY_IGNORED, AmbiguousAlbum, ConfigError, RussfmError
 from lastfm.auth import mobile_login, web_login
 from lastfm.client import LastFM
 from lastfm.responses import IGNORED_REASONS
@@ -822,6 +820,83 @@ def lastfm_logout(ctx: click.Context) -> None:
     """
     removed = SessionStore(settings_of(ctx).state_dir).clear()
     click.echo("signed out" if removed else "was not signed in")
+
+
+# --- lastfm-enhance ---------------------------------------------------------
+
+@cli.command("lastfm-enhance")
+@click.argument("albums", nargs=-1)
+@click.option("--max-age", default="7d", show_default=True,
+              help="Ask album.getInfo again when the cached answer is older than this.")
+@click.option("--refresh", is_flag=True, help="Ask album.getInfo for every album, cache or not.")
+@click.option("--dry-run", is_flag=True, help="Show what would change (old → new); write nothing.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any album or request failed.")
+@json_option
+@click.pass_context
+def lastfm_enhance(ctx: click.Context, albums: tuple[str, ...], max_age: str, refresh: bool, dry_run: bool,
+                   strict: bool, as_json: bool) -> None:
+    """Write Last.fm play counts, listeners and tags into the site's JSON (run before each deploy).
+
+    Only files whose content changes are rewritten. A failure for one album
+    keeps its previous values and the run goes on (exit 0; --strict: 1).
+
+    \b
+    Examples:
+      python main.py lastfm-enhance
+      python main.py lastfm-enhance 2112-814617 --dry-run
+    """
+    from enhance import enhance
+
+    settings = settings_of(ctx)
+    settings.require_credentials()
+    private_dir(settings.state_dir)
+    session = SessionStore(settings.state_dir).load()
+    username = settings.username or (session.username if session else "")
+    if not username:
+        raise ConfigError("no Last.fm user: set LASTFM_USERNAME (or \"username\" in the config), "
+                          "or sign in with `python main.py lastfm login`")
+    store = Store(settings.data_dir)
+    total = len(albums) or len(store.index())
+    bar = progress_bar(settings, total, "album")
+    plain = bar is None and not settings.quiet and not as_json and not sys.stderr.isatty()
+
+    def on_album(outcome: Any) -> None:
+        if bar is not None:
+            bar.update(1)
+        elif plain and outcome.status != "unchanged":
+            click.echo(f"{outcome.slug}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""),
+                       err=True)
+
+    cache = Cache(settings.state_dir)
+    try:
+        with Ledger(settings.state_dir) as ledger:
+            report = enhance(store, LastFM(settings), username, cache, ledger, list(albums),
+                             max_age=parse_span(max_age), refresh=refresh, dry_run=dry_run, on_album=on_album)
+    finally:
+        cache.close()
+        if bar is not None:
+            bar.close()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for outcome in report.albums:
+            if dry_run and outcome.changes:
+                click.echo(f"{outcome.slug}:")
+                for name, (old, new) in outcome.changes.items():
+                    click.echo(f"    {name}: {old!r} → {new!r}")
+            if outcome.refused:
+                click.echo(f"{outcome.slug}: refused from Last.fm: {'; '.join(outcome.refused)}", err=True)
+            if outcome.status == "failed":
+                click.echo(f"warning: {outcome.slug}: {outcome.error} (previous values kept)", err=True)
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(
+            f"{len(report.albums)} albums: {report.count('updated')} {'would change' if dry_run else 'updated'}, "
+            f"{report.count('unchanged')} unchanged, {report.unmatched} not in the user's top albums, "
+            f"{report.count('failed')} failed; {report.requests} requests in {report.seconds:.1f} s; "
+            f"{report.files_written} files written")
+    failed = report.count("failed") or report.warnings
+    ctx.exit(EXIT_ERROR if strict and failed else EXIT_OK)
 
 
 def main() -> None:

@@ -61,7 +61,7 @@ def test_human_output_shows_each_track(run_cli, signed_in, emulator):
 
 
 def test_rerun_is_refused_as_overlap_and_force_sends_nothing_twice(run_cli, signed_in, emulator):
-    args = ("2112-814617", "--finished-at", "30m ago")
+    args = ("2112-814617", "--finished-at", str(int(time.time()) - 1800))
     assert send_album(run_cli, *args)[0].exit_code == 0
     again = run_cli("scrobble", "album", *args)
     assert again.exit_code == 1
@@ -254,6 +254,8 @@ def test_error_translation_in_one_place():
         translated = translate(exc, "track.scrobble", [secret], write)
         assert type(translated) is kind, (exc, translated)
         assert secret not in str(translated) and "\n" not in str(translated)
+    multi = translate(pylast.WSError(net, "8", "line one\n  line two"), "x", [], False)
+    assert str(multi) == "x: Last.fm error 8: line one line two"
     import httpx2
 
     refused = pylast.NetworkError(net, httpx2.ConnectError("Connection refused"))

@@ -59,3 +59,32 @@ def title_key(title: str) -> str:
     stripped = _DASH_SUFFIX.sub("", _BRACKETED.sub("", title)).strip()
     words = fold(stripped or title).split()
     return " ".join(_ABBREVIATIONS.get(w, w) for w in words)
+
+
+_EDITION_WORDS = (
+    "remaster", "deluxe", "edition", "anniversary", "expanded", "reissue", "bonus", "mono", "stereo",
+    "version", "super", "legacy", "collector", "special", "limited", "mix",
+)
+_BRACKET_PART = re.compile(r"\s*[\(\[]([^\)\]]*)[\)\]]")
+_DASH_PART = re.compile(r"\s+[-–]\s+(.*)$")
+
+
+def album_key(artist: str, title: str) -> str:
+    """Key for matching an album across Discogs and Last.fm names.
+
+    Case, accents, punctuation, `&`/`and` and a leading "The" do not count,
+    nor do edition suffixes such as "(Remastered 2012)", "[Deluxe Edition]"
+    or " - 40th Anniversary"; other brackets ("3-D (The Catalogue)") do.
+    """
+
+    def edition(text: str) -> bool:
+        return any(word in text.lower() for word in _EDITION_WORDS)
+
+    title = _BRACKET_PART.sub(lambda m: "" if edition(m.group(1)) else m.group(0), title)
+    title = _DASH_PART.sub(lambda m: "" if edition(m.group(1)) else m.group(0), title)
+
+    def plain(text: str) -> str:
+        words = fold(text).split()
+        return " ".join(words[1:] if len(words) > 1 and words[0] == "the" else words)
+
+    return f"{plain(clean_artist_name(artist))}\t{plain(title.strip())}"

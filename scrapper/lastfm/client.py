@@ -82,9 +82,10 @@ def _secrets_of(network: pylast.LastFMNetwork) -> list[str]:
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
+    """Secrets out, and on one line: whatever the network said ends up in a one-line message."""
     for secret in secrets:
         text = text.replace(secret, "***")
-    return text[:300]
+    return " ".join(text.split())[:300]
 
 
 def translate(exc: BaseException, method: str, secrets: list[str], write: bool = False) -> LastfmError:
@@ -225,6 +226,16 @@ class LastFM:
         return self.call("user.getTopAlbums",
                          {"user": user, "period": "overall", "limit": limit, "page": page},
                          parse=responses.top_albums)
+
+    def all_top_albums(self, user: str, limit: int = 1000) -> list[dict]:
+        """Every album the user ever played, with plays (pages through; largest pages Last.fm allows)."""
+        albums, pages = self.top_albums(user, 1, limit)
+        page = 2
+        while page <= pages:
+            more, pages = self.top_albums(user, page, limit)
+            albums.extend(more)
+            page += 1
+        return albums
 
     # --- writes -------------------------------------------------------------------------
     def scrobble(self, items: list[dict]) -> list[responses.ItemResult]:

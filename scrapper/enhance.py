@@ -1,0 +1,214 @@
+"""lastfm-enhance: Last.fm play counts, listeners and tags written back into the static JSON.
+
+Requests are the cost: the user's plays for every album come from a few pages
+of user.getTopAlbums; album.getInfo is asked only for albums whose cached
+answer is older than --max-age, or that the top albums do not name and that
+have new plays in the ledger.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from cache import Cache
+from collection.lastfm_fields import apply_album, apply_index, check, current
+from collection.lookup import load_album, resolve_slug
+from collection.names import album_key
+from collection.store import Store, entry_slug
+from errors import CollectionError, LastfmError, LastfmNotFound
+from lastfm.client import LastFM
+from scrobble.ledger import ACCEPTED, Ledger
+from scrobble.timeparse import iso_utc
+
+log = logging.getLogger("russfm.enhance")
+DEFAULT_MAX_AGE = 7 * 86400
+FIRST_RUN_LOOKBACK = 14 * 86400
+LAST_RUN = "enhance\tlast run"
+
+
+@dataclass
+class AlbumOutcome:
+    slug: str
+    status: str  # updated, unchanged, failed
+    matched: bool = False
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class EnhanceReport:
+    albums: list[AlbumOutcome] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+    files_written: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for a in self.albums if a.status == status)
+
+    @property
+    def unmatched(self) -> int:
+        return sum(1 for a in self.albums if not a.matched and a.status != "failed")
+
+    def to_json(self) -> dict:
+        return {
+            "updated": self.count("updated"), "unchanged": self.count("unchanged"),
+            "failed": self.count("failed"), "unmatched": self.unmatched, "requests": self.requests,
+            "seconds": round(self.seconds, 3), "files_written": self.files_written, "warnings": self.warnings,
+            "albums": [{"slug": a.slug, "status": a.status, "matched": a.matched, "error": a.error or None,
+                        "refused": a.refused,
+                        "changes": {k: {"old": old, "new": new} for k, (old, new) in a.changes.items()}}
+                       for a in self.albums if a.status != "unchanged" or a.refused],
+        }
+
+
+def _parse_iso(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def _ledger_latest(ledger: Ledger | None) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
+    """Latest accepted play per slug and per album key, and when each key last got a play."""
+    by_slug: dict[str, int] = {}
+    by_key: dict[str, int] = {}
+    sent: dict[str, float] = {}
+    for e in ledger.entries.values() if ledger else []:
+        if e.status != ACCEPTED:
+            continue
+        key = album_key(e.album_artist or e.artist, e.album)
+        if e.slug:
+            by_slug[e.slug] = max(by_slug.get(e.slug, 0), e.timestamp)
+        by_key[key] = max(by_key.get(key, 0), e.timestamp)
+        sent[key] = max(sent.get(key, 0.0), e.sent_at or 0.0)
+        if e.slug:
+            sent[e.slug] = max(sent.get(e.slug, 0.0), e.sent_at or 0.0)
+    return by_slug, by_key, sent
+
+
+def enhance(store: Store, client: LastFM, username: str, cache: Cache, ledger: Ledger | None,
+            queries: list[str] | None = None, max_age: float = DEFAULT_MAX_AGE, refresh: bool = False,
+            dry_run: bool = False, now: float | None = None,
+            on_album: Callable[[AlbumOutcome], None] | None = None) -> EnhanceReport:
+    started = time.monotonic()
+    now = time.time() if now is None else now
+    stamp = iso_utc(now)
+    report = EnhanceReport()
+    requests_before = client.requests
+    entries = {slug: e for e in store.index() if (slug := entry_slug(e))}
+    if queries:
+        slugs = []
+        for query in queries:
+            try:
+                slugs.append(resolve_slug(store, query))
+            except CollectionError as exc:
+                report.albums.append(AlbumOutcome(query, "failed", error=str(exc)))
+    else:
+        slugs = list(entries)
+
+    top: dict[str, int] | None = {}
+    try:
+        for item in client.all_top_albums(username):
+            if item["playcount"] is None:
+                continue
+            key = album_key(item["artist"], item["name"])
+            top[key] = top.get(key, 0) + item["playcount"]  # type: ignore[index]
+    except LastfmError as exc:
+        top = None
+        report.warnings.append(f"user.getTopAlbums failed ({exc}); play counts kept where no other answer came")
+
+    last_run = cache.entry(LAST_RUN)
+    since = last_run[1] if last_run else now - FIRST_RUN_LOOKBACK
+    recent: dict[str, int] = {}
+    try:
+        for play in client.recent_tracks(username, int(since), int(now)):
+            key = album_key(play["artist"], play["album"])
+            recent[key] = max(recent.get(key, 0), play["timestamp"])
+    except LastfmError as exc:
+        report.warnings.append(f"user.getRecentTracks failed ({exc}); last scrobble times from the ledger only")
+    by_slug, by_key, sent = _ledger_latest(ledger)
+
+    index_changed = False
+    for slug in slugs:
+        outcome = AlbumOutcome(slug, "unchanged")
+        report.albums.append(outcome)
+        try:
+            values = _enhance_album(store, client, username, cache, slug, top, recent, by_slug, by_key, sent,
+                                    max_age, refresh, dry_run, stamp, outcome)
+        except (CollectionError, LastfmError) as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+            values = None
+        entry = entries.get(slug)
+        if entry is not None and values is not None and apply_index(entry, values):
+            index_changed = True
+        if outcome.status == "updated" and not dry_run:
+            report.files_written += 1
+        if on_album:
+            on_album(outcome)
+    if index_changed and not dry_run and store.save_index():
+        report.files_written += 1
+    if not dry_run:
+        cache.put(LAST_RUN, now)
+    report.requests = client.requests - requests_before
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _enhance_album(store: Store, client: LastFM, username: str, cache: Cache, slug: str,
+                   top: dict[str, int] | None, recent: dict[str, int],
+                   by_slug: dict[str, int], by_key: dict[str, int], sent: dict[str, float],
+                   max_age: float, refresh: bool, dry_run: bool, stamp: str,
+                   outcome: AlbumOutcome) -> dict[str, Any]:
+    """Update one album's file (unless dry_run); returns its Last.fm values as they now stand."""
+    album = load_album(store, slug)
+    data, fmt = store.read_album(slug)
+    assert isinstance(data, dict)
+    key = album_key(album.artist, album.title)
+    outcome.matched = top is not None and key in top
+    cached = cache.entry(f"enhance\t{key}")
+    fresh = cached is not None and not refresh and (time.time() - cached[0]) <= max_age
+    played_since = cached is not None and max(sent.get(key, 0.0), sent.get(slug, 0.0)) > cached[0]
+    info: dict | None
+    if fresh and (outcome.matched or not played_since):
+        info = cached[1]  # type: ignore[index]
+    else:
+        try:
+            info = client.album_info(album.artist, album.title, username=username, autocorrect=True)
+        except LastfmNotFound:
+            info = {"not_found": True}
+        cache.put(f"enhance\t{key}", info)
+    before = current(data)
+    raw: dict[str, Any] = {}
+    if info and not info.get("not_found"):
+        for name in ("listeners", "playcount", "url", "mbid", "tags"):
+            if info.get(name) is not None or name in ("listeners", "playcount"):
+                raw[name] = info.get(name)
+        if info.get("userplaycount") is not None:
+            raw["userplaycount"] = info["userplaycount"]
+    if outcome.matched:
+        raw["userplaycount"] = top[key]  # type: ignore[index]
+    elif top is not None and "userplaycount" not in raw:
+        raw["userplaycount"] = 0  # not among everything the user played
+    latest = max(filter(None, [_parse_iso(before.get("last_scrobbled")), by_slug.get(slug),
+                               by_key.get(key), recent.get(key)]), default=None)
+    if latest:
+        raw["last_scrobbled"] = iso_utc(latest)
+    checked = check(raw)
+    outcome.refused = checked.refused
+    target = copy.deepcopy(data) if dry_run else data
+    outcome.changes = apply_album(target, checked.values, stamp)
+    if outcome.changes:
+        outcome.status = "updated"
+        if not dry_run:
+            store.write_album(slug, data, fmt)
+    return current(target)
