@@ -16,6 +16,20 @@ from tests.lastfm_emulator import RunningEmulator  # noqa: E402
 USER = "bench"
 
 
+def generated_setup(description: str) -> tuple[int, Path, RunningEmulator, Settings]:
+    """The benchmarks' common start: --albums, a generated collection, a running emulator."""
+    import argparse
+
+    from generate_collection import generate
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--albums", type=int, default=3000)
+    albums = parser.parse_args().albums
+    data = generate(Path(tempfile.mkdtemp(prefix="russfm-collection-")), albums)
+    server, settings = start(data)
+    return albums, data, server, settings
+
+
 def start(data_dir: Path) -> tuple[RunningEmulator, Settings]:
     server = RunningEmulator().start()
     server.emulator.add_user(USER, "pw")

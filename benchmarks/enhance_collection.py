@@ -7,14 +7,11 @@ beside the collector's old way of one album.getInfo per album per run.
 
 from __future__ import annotations
 
-import argparse
 import random
-import tempfile
 import time
 from pathlib import Path
 
-from _common import USER, start
-from generate_collection import generate
+from _common import USER, generated_setup
 
 from cache import Cache
 from collection.lookup import iter_albums
@@ -30,11 +27,7 @@ def files(data: Path) -> dict[Path, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--albums", type=int, default=3000)
-    args = parser.parse_args()
-    data = generate(Path(tempfile.mkdtemp(prefix="russfm-collection-")), args.albums)
-    server, settings = start(data)
+    _albums, data, server, settings = generated_setup(__doc__)
     emu = server.emulator
     rng = random.Random(5)
     now = int(time.time())
@@ -64,7 +57,7 @@ def main() -> None:
 
     run("cold")
     run("warm (cache fresh)")
-    for album in rng.sample(albums, 50):
+    for album in rng.sample(albums, min(50, len(albums))):
         emu.state.scrobbles[USER].append(Scrobble(USER, album.artist, "new", album.title, album.artist,
                                                   int(time.time()) - 60, time.time()))
     run("warm + 50 new scrobbles")

@@ -10,18 +10,15 @@ real listening cannot exceed real time.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, USER, start
-from generate_collection import generate
+from _common import REPO, USER, generated_setup
 
 from scrobble import queue, service
 from scrobble.sender import RetryPolicy
@@ -41,11 +38,7 @@ def cli(env: dict, *args: str) -> tuple[float, float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--albums", type=int, default=3000)
-    args = parser.parse_args()
-    data = generate(Path(tempfile.mkdtemp(prefix="russfm-collection-")), args.albums)
-    server, settings = start(data)
+    _albums, data, server, settings = generated_setup(__doc__)
     env = {"RUSSFM_DATA_DIR": str(data), "RUSSFM_STATE_DIR": str(settings.state_dir),
            "LASTFM_API_KEY": settings.api_key, "LASTFM_API_SECRET": settings.api_secret,
            "LASTFM_API_URL": settings.api_url, "LASTFM_CA_BUNDLE": settings.ca_bundle or "", "RUSSFM_CONFIG": ""}

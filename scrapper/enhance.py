@@ -18,7 +18,7 @@ from typing import Any
 
 from cache import Cache
 from collection.lastfm_fields import apply_album, apply_index, check, current
-from collection.lookup import load_album, resolve_slug
+from collection.lookup import load_album, resolve_many
 from collection.names import album_key
 from collection.store import Store, entry_slug
 from errors import CollectionError, LastfmError, LastfmNotFound
@@ -107,12 +107,8 @@ def enhance(store: Store, client: LastFM, username: str, cache: Cache, ledger: L
     requests_before = client.requests
     entries = {slug: e for e in store.index() if (slug := entry_slug(e))}
     if queries:
-        slugs = []
-        for query in queries:
-            try:
-                slugs.append(resolve_slug(store, query))
-            except CollectionError as exc:
-                report.albums.append(AlbumOutcome(query, "failed", error=str(exc)))
+        slugs, problems = resolve_many(store, queries)
+        report.albums.extend(AlbumOutcome(query, "failed", error=why) for query, why in problems)
     else:
         slugs = list(entries)
 

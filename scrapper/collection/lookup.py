@@ -80,6 +80,18 @@ def resolve_slug(store: Store, query: str) -> str:
     return _by_text(store, query)
 
 
+def resolve_many(store: Store, queries: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Slugs for the queries that resolve, and (query, why not) for the others."""
+    slugs: list[str] = []
+    problems: list[tuple[str, str]] = []
+    for query in queries:
+        try:
+            slugs.append(resolve_slug(store, query))
+        except (CollectionError, AmbiguousAlbum) as exc:
+            problems.append((query, str(exc)))
+    return slugs, problems
+
+
 def load_album(store: Store, slug: str) -> Album:
     data, _fmt = store.read_album(slug)
     return album_from_data(data, slug, store.album_path(slug))

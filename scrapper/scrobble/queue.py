@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collection.album import Album, with_default_durations
-from collection.lookup import load_album, resolve_slug
+from collection.lookup import load_album, resolve_many
 from collection.names import fold
 from collection.store import Store, entry_slug
 from config import Settings
@@ -73,19 +73,13 @@ def _matches(entry: dict, f: Filters) -> bool:
 
 def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[str]]:
     """Slugs to queue, and one line per album argument that could not be resolved."""
-    problems: list[str] = []
     if albums:
-        slugs = []
-        for query in albums:
-            try:
-                slugs.append(resolve_slug(store, query))
-            except RussfmError as exc:
-                problems.append(f"{query}: {exc}")
-        return slugs, problems
+        slugs, problems = resolve_many(store, albums)
+        return slugs, [f"{query}: {why}" for query, why in problems]
     chosen = [slug for e in store.index() if (slug := entry_slug(e)) and (every or _matches(e, filters))]
     if filters.limit:
         chosen = chosen[: filters.limit]
-    return chosen, problems
+    return chosen, []
 
 
 @dataclass
