@@ -155,6 +155,18 @@ def test_hostile_values_are_refused(run_cli, signed_in, emulator, site: Path):
     assert any("url" in r for r in report["albums"][0]["refused"])
 
 
+def test_index_gets_only_checked_values(run_cli, signed_in, emulator, site: Path):
+    """Albums Last.fm does not know keep their file's values; strings from an older collector stay out."""
+    code, report = enhance(run_cli, site)
+    assert code == 0
+    for entry in json.loads((site / "collection.json").read_text()):
+        for name in ("lastfm_listeners", "lastfm_playcount", "lastfm_user_playcount"):
+            assert name not in entry or isinstance(entry[name], int) or entry[name] is None, (entry, name)
+    saved = index_entry(site, "it-means-everything-37789602")
+    original = index_entry(REPO / "public", "it-means-everything-37789602")
+    assert saved["lastfm_listeners"] == original["lastfm_listeners"] == 207469
+
+
 def test_dry_run_writes_nothing(run_cli, signed_in, emulator, site: Path):
     emulator.emulator.load_catalogue(catalogue_for(site))
     before = snapshot(site)

@@ -83,8 +83,13 @@ def current(data: dict) -> dict[str, Any]:
     return dict(block) if isinstance(block, dict) else {}
 
 
-def apply_index(entry: dict, values: dict[str, Any]) -> bool:
-    """The index entry mirrors the album's values; True when it changed."""
+def apply_index(entry: dict, block: dict[str, Any]) -> bool:
+    """The index entry mirrors the album's checked values; True when it changed.
+
+    Values the album file held from elsewhere (a count stored as a string by an
+    older collector) reach the index only if they pass the same checks.
+    """
+    values = check({k: v for k, v in block.items() if k in ALBUM_FIELDS}).values
     changed = False
     for index_name, name in INDEX_FIELDS.items():
         if name in values and entry.get(index_name) != values[name]:
