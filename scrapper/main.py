@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -12,18 +11,20 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from tqdm import tqdm
 
 from cache import Cache
 from collection.durations import format_duration
 from collection.lookup import find_album, iter_albums
 from collection.store import Store
 from config import Settings, load_settings
+from enhance import enhance
 from errors import EXIT_ERROR, EXIT_OK, EXIT_PARTLY_IGNORED, AmbiguousAlbum, ConfigError, RussfmError
 from lastfm.auth import mobile_login, web_login
 from lastfm.client import LastFM
 from lastfm.responses import IGNORED_REASONS
 from lastfm.session import SessionStore
-from scrobble import service
+from scrobble import queue, service
 from scrobble.durations import lastfm_durations
 from scrobble.ledger import Entry, Ledger
 from scrobble.planner import Plan, PlannedScrobble, PlanOptions, build_plan
@@ -259,7 +260,6 @@ def progress_bar(settings: Settings, total: int, unit: str = "scrobble"):  # typ
     """A tqdm bar on stderr, only on a terminal and without -q; None otherwise."""
     if settings.quiet or total <= 0 or not sys.stderr.isatty():
         return None
-    from tqdm import tqdm
 
     return tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
 
@@ -494,8 +494,6 @@ def queue_add(ctx: click.Context, albums: tuple[str, ...], every: bool, artist: 
       python main.py scrobble queue add --all
       python main.py scrobble queue add 814617 --at "2026-12-01T09:00"
     """
-    from scrobble import queue
-
     now = time.time()
     settings = settings_of(ctx)
     filters = queue.Filters(artist, genre, fmt, added_since.strftime("%Y-%m-%d") if added_since else None,
@@ -549,8 +547,6 @@ def queue_run(ctx: click.Context, max_items: int | None, for_: str | None, daily
     Example:
       python main.py scrobble queue run -q
     """
-    from scrobble import queue
-
     settings = settings_of(ctx)
     if daily_cap:
         settings.daily_cap = daily_cap
@@ -609,8 +605,6 @@ def queue_status(ctx: click.Context, job: str | None, as_json: bool) -> None:
     Example:
       python main.py scrobble queue status --json
     """
-    from scrobble import queue
-
     settings = settings_of(ctx)
     private_dir(settings.state_dir)
     with Ledger(settings.state_dir) as ledger:
@@ -649,8 +643,6 @@ def queue_list(ctx: click.Context) -> None:
     Example:
       python main.py scrobble queue list
     """
-    from scrobble import queue
-
     settings = settings_of(ctx)
     private_dir(settings.state_dir)
     with Ledger(settings.state_dir) as ledger:
@@ -664,8 +656,6 @@ def queue_list(ctx: click.Context) -> None:
 
 
 def _set_job(ctx: click.Context, job: str, status: str) -> None:
-    from scrobble import queue
-
     settings = settings_of(ctx)
     private_dir(settings.state_dir)
     with Ledger(settings.state_dir) as ledger:
@@ -845,8 +835,6 @@ def lastfm_enhance(ctx: click.Context, albums: tuple[str, ...], max_age: str, re
       python main.py lastfm-enhance
       python main.py lastfm-enhance 2112-814617 --dry-run
     """
-    from enhance import enhance
-
     settings = settings_of(ctx)
     settings.require_credentials()
     private_dir(settings.state_dir)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from scrobble.ledger import ACCEPTED, Ledger
 from scrobble.planner import OLDEST_ALLOWED
 from scrobble.sender import RetryPolicy
 from statefiles import run_lock
-from tests.conftest import REPO, USER, scrobbles
+from tests.conftest import REPO, scrobbles
 
 FAST = RetryPolicy(base_delay=0.01)
 

@@ -19,11 +19,11 @@ from collection.lookup import load_album, resolve_many
 from collection.names import fold
 from collection.store import Store, entry_slug
 from config import Settings
-from errors import CapReached, CollectionError, LastfmError, LastfmTemporary, OverlapError, RussfmError, UsageError
+from errors import CapReached, CollectionError, LastfmTemporary, OverlapError, RussfmError, UsageError
 from lastfm.responses import IGNORED_REASONS
 from scrobble.ledger import ACCEPTED, CANCELLED, IGNORED, IN_FLIGHT, LIVE, PENDING, Entry, Ledger
 from scrobble.planner import OLDEST_ALLOWED, check_window, is_short, layout
-from scrobble.sender import BATCH_SIZE, RetryPolicy, Sender, SendReport
+from scrobble.sender import RetryPolicy, Sender, SendReport
 from scrobble.service import LOCK_WAIT_SECONDS, SEND_LOCK, Online, daily_cap
 from scrobble.timeparse import iso_utc, local_clock
 from statefiles import Busy, run_lock
