@@ -256,11 +256,10 @@ def render_plan(plan: Plan) -> None:
         click.echo(f"  left out: {title} ({reason})")
 
 
-def progress_bar(settings: Settings, total: int, unit: str = "scrobble"):  # type: ignore[no-untyped-def]
+def progress_bar(settings: Settings, total: int, unit: str = "scrobble") -> tqdm | None:
     """A tqdm bar on stderr, only on a terminal and without -q; None otherwise."""
     if settings.quiet or total <= 0 or not sys.stderr.isatty():
         return None
-
     return tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
 
 
