@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from errors import ConfigError, RussfmError
+from errors import EXIT_TRY_LATER, ConfigError, RussfmError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
 class Busy(RussfmError):
-    """Another process holds the lock."""
+    """Another process holds the lock; worth trying again shortly."""
+
+    exit_code = EXIT_TRY_LATER
 
 
 def private_dir(path: Path) -> Path:
@@ -86,7 +88,7 @@ def run_lock(path: Path, wait: float = 0.0) -> Iterator[None]:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
-                    raise Busy(f"another run holds {path.name}") from None
+                    raise Busy(f"another run of this tool is sending (it holds {path}); try again shortly") from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -260,3 +260,16 @@ def test_error_translation_in_one_place():
 
     refused = pylast.NetworkError(net, httpx2.ConnectError("Connection refused"))
     assert type(translate(refused, "track.scrobble", [], True)) is RequestNotSent
+
+
+def test_another_sender_holding_the_lock(run_cli, signed_in, emulator, state_dir, monkeypatch):
+    from scrobble import service
+    from statefiles import run_lock
+
+    monkeypatch.setattr(service, "LOCK_WAIT_SECONDS", 0.3)
+    with run_lock(state_dir / service.SEND_LOCK):
+        result = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Tears")
+    assert result.exit_code == 75 and "another run of this tool is sending" in result.stderr
+    assert scrobbles(emulator) == []
+    later = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Lessons", "--at", "30m ago")
+    assert later.exit_code == 0 and "2 accepted" in later.stdout  # the waiting one goes too

@@ -116,7 +116,8 @@ class Sender:
                 self._send_batch(batch, report)
             except LastfmError as exc:
                 report.stopped = exc
-                report.deferred.extend(e for e in todo[start:] if e.status == PENDING and e not in report.deferred)
+                listed = {e.id for e in report.deferred}
+                report.deferred.extend(e for e in todo[start:] if e.status == PENDING and e.id not in listed)
                 return report
             if self.on_progress:
                 self.on_progress(len(batch))
