@@ -18,7 +18,8 @@ from typing import Any
 
 from cache import Cache
 from collection.lastfm_fields import apply_album, apply_index, check, current
-from collection.lookup import load_album, resolve_many
+from collection.album import album_from_data
+from collection.lookup import resolve_many
 from collection.names import album_key
 from collection.store import Store, entry_slug
 from errors import CollectionError, LastfmError, LastfmNotFound
@@ -166,8 +167,8 @@ def _enhance_album(store: Store, client: LastFM, username: str, cache: Cache, sl
                    max_age: float, refresh: bool, dry_run: bool, stamp: str,
                    outcome: AlbumOutcome) -> dict[str, Any]:
     """Update one album's file (unless dry_run); returns its Last.fm values as they now stand."""
-    album = load_album(store, slug)
-    data, fmt = store.read_album(slug)
+    data, fmt = store.read_album(slug)  # read once: the model and the rewrite share it
+    album = album_from_data(data, slug, store.album_path(slug))
     assert isinstance(data, dict)
     key = album_key(album.artist, album.title)
     outcome.matched = top is not None and key in top

@@ -152,7 +152,7 @@ def add_job(ledger: Ledger, store: Store, slugs: list[str], now: float, *, start
     entries = ledger.add(all_rows)
     job = {
         "id": job_id, "created_at": now, "status": "active", "albums": [slug for slug, _, _ in albums],
-        "scheduled_at": at, "timing": "fixed" if fixed else "when sent", "tracks": len(entries),
+        "scheduled_at": at, "timing": "fixed" if fixed else "when sent",
     }
     ledger.save_job(job)
     result.job, result.albums, result.tracks = job, len(albums), len(entries)

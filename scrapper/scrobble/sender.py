@@ -36,8 +36,6 @@ class SendReport:
     deferred: list[Entry] = field(default_factory=list)
     failed: list[Entry] = field(default_factory=list)
     reconciled: int = 0
-    batches: int = 0
-    retries: int = 0
     stopped: LastfmError | None = None
 
     @property
@@ -128,7 +126,6 @@ class Sender:
         attempt = 0
         while remaining:
             self.ledger.mark_in_flight(remaining, uuid.uuid4().hex[:12])
-            report.batches += 1
             log.info("sending %d scrobbles (attempt %d)", len(remaining), attempt + 1)
             try:
                 results = self.client.scrobble([e.item() for e in remaining])
@@ -166,7 +163,6 @@ class Sender:
         if attempt + 1 >= self.policy.attempts:
             log.info("giving up after %d attempts", attempt + 1)
             return False
-        report.retries += 1
         self.policy.pause(attempt, longer)
         return True
 
