@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from collection.names import fold
 from errors import (
-    CapReached, LastfmError, LastfmNotFound, LastfmTemporary, OutcomeUnknown, SessionInvalid,
+    CapReached, LastfmError, LastfmNotFound, LastfmTemporary, OutcomeUnknown,
 )
 from lastfm.client import LastFM
 from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, Ledger
@@ -130,36 +130,34 @@ class Sender:
             try:
                 results = self.client.scrobble([e.item() for e in remaining])
             except OutcomeUnknown:
-                # Leave them in flight until Last.fm says what it has; if it cannot
-                # be asked now, the next run asks before sending anything.
+                # Give Last.fm a moment to show what it stored, then ask. If it
+                # cannot be asked now, they stay in flight for the next run to ask.
+                self.policy.pause(attempt)
                 found = self.confirm(remaining)
                 report.reconciled += len(found)
                 report.accepted.extend(found)
                 remaining = [e for e in remaining if e not in found]
-                if remaining and not self._retry(attempt, report):
-                    raise
                 attempt += 1
+                if remaining and attempt >= self.policy.attempts:
+                    raise
                 continue
             except LastfmTemporary as exc:
                 self.ledger.mark(remaining, PENDING)
-                if not self._retry(attempt, report, longer=exc.code == 29):
+                if not self._retry(attempt, longer=exc.code == 29):
                     raise
                 attempt += 1
                 continue
-            except (SessionInvalid, LastfmNotFound) as exc:
-                if isinstance(exc, LastfmNotFound):  # error 6: these items can never be taken
-                    self.ledger.mark(remaining, FAILED, exc.code, str(exc))
-                    report.failed.extend(remaining)
-                    return
-                self.ledger.mark(remaining, PENDING)
-                raise
-            except LastfmError:
+            except LastfmNotFound as exc:  # error 6: these items can never be taken
+                self.ledger.mark(remaining, FAILED, exc.code, str(exc))
+                report.failed.extend(remaining)
+                return
+            except LastfmError:  # 9 (sign in again), 4, 10, 13, 26…: stop, keep them pending
                 self.ledger.mark(remaining, PENDING)
                 raise
             self._settle(remaining, results, report)
             return
 
-    def _retry(self, attempt: int, report: SendReport, longer: bool = False) -> bool:
+    def _retry(self, attempt: int, longer: bool = False) -> bool:
         if attempt + 1 >= self.policy.attempts:
             log.info("giving up after %d attempts", attempt + 1)
             return False
