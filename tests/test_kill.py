@@ -72,7 +72,7 @@ def test_kills_at_random_moments(lastfm_env, signed_in, emulator):
     for args in runs:
         emu.add_fault({"method": "track.scrobble", "times": 1, "drop_after_commit": True, "after": rng.randint(0, 1)})
         process = cli(lastfm_env, "scrobble", "album", *args, "--include-short")
-        time.sleep(rng.uniform(0.5, 1.6))
+        time.sleep(rng.uniform(0.9, 1.8))  # after start-up, while sending
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     finisher = cli(lastfm_env, "scrobble", "track", "--artist", "Kraftwerk", "--track", "Numbers", "--at", "20m ago")
