@@ -22,7 +22,7 @@ from enhance import enhance
 from errors import EXIT_ERROR, EXIT_OK, EXIT_PARTLY_IGNORED, AmbiguousAlbum, ConfigError, RussfmError
 from lastfm.auth import mobile_login, web_login
 from lastfm.client import LastFM
-from lastfm.responses import IGNORED_REASONS
+from lastfm.responses import reason_text
 from lastfm.session import SessionStore
 from scrobble import queue, service
 from scrobble.durations import lastfm_durations
@@ -267,7 +267,7 @@ def entry_json(entry: Entry) -> dict:
     return {
         "artist": entry.artist, "track": entry.track, "album": entry.album,
         "album_artist": entry.album_artist, "timestamp": entry.timestamp, "status": entry.status,
-        "code": entry.code, "reason": IGNORED_REASONS.get(entry.code or 0, entry.message) if entry.code else "",
+        "code": entry.code, "reason": reason_text(entry.code, entry.message),
         "corrections": entry.corrections, "deferred": entry.deferred,
     }
 
@@ -299,7 +299,7 @@ def render_report(report: SendReport, already: list[PlannedScrobble], as_json: b
             fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
             click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
         elif e.status == "ignored":
-            click.echo(f"  IGNORED   {line}: {IGNORED_REASONS.get(e.code or 0, e.message)}")
+            click.echo(f"  IGNORED   {line}: {reason_text(e.code, e.message)}")
         elif e.status == "failed":
             click.echo(f"  FAILED    {line}: {e.message}")
         else:
@@ -441,7 +441,7 @@ def scrobble_history(ctx: click.Context, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("the ledger is empty")
     for row in rows:
-        reason = f" ({IGNORED_REASONS.get(row['code'], row['message'])})" if row["status"] == "ignored" else ""
+        reason = f" ({reason_text(row['code'], row['message'])})" if row["status"] == "ignored" else ""
         click.echo(f"{local_clock(row['timestamp'])}  {row['status']:<9} {row['artist']} — {row['track']}{reason}")
 
 

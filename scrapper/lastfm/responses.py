@@ -16,6 +16,13 @@ IGNORED_REASONS = {
 }
 
 
+def reason_text(code: int | None, message: str = "") -> str:
+    """Words for an ignored code; Last.fm's own message for codes it may add later."""
+    if not code:
+        return ""
+    return IGNORED_REASONS.get(code) or message or f"ignored with code {code}"
+
+
 def _child(node: Element, tag: str) -> Element | None:
     for child in node.childNodes:
         if getattr(child, "tagName", None) == tag:
@@ -64,7 +71,7 @@ class ItemResult:
 
     @property
     def reason(self) -> str:
-        return IGNORED_REASONS.get(self.code, f"ignored with code {self.code}") if self.code else ""
+        return reason_text(self.code)
 
     def corrections(self) -> dict[str, str]:
         out = {}

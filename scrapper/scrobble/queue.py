@@ -20,7 +20,7 @@ from collection.names import fold
 from collection.store import Store, entry_slug
 from config import Settings
 from errors import CapReached, CollectionError, LastfmTemporary, OverlapError, RussfmError, UsageError
-from lastfm.responses import IGNORED_REASONS
+from lastfm.responses import reason_text
 from scrobble.ledger import ACCEPTED, CANCELLED, IGNORED, IN_FLIGHT, LIVE, PENDING, Entry, Ledger
 from scrobble.planner import OLDEST_ALLOWED, check_window, is_short, layout
 from scrobble.sender import RetryPolicy, Sender, SendReport
@@ -218,17 +218,16 @@ def due_entries(ledger: Ledger, now: float) -> list[Entry]:
     return [e for e in ledger.entries.values() if e.status == PENDING and e.job in active]
 
 
-def budget_left(ctx: Online, now: float) -> tuple[int, float | None]:
+def budget_left(settings: Settings, ledger: Ledger, now: float) -> tuple[int, float | None]:
     """Scrobbles the daily cap still allows, and when the next slot frees if none."""
-    cap, _ = daily_cap(ctx.settings, ctx.ledger)
-    blocked = ctx.ledger.meta("cap_blocked_until")
+    cap, _ = daily_cap(settings, ledger)
+    blocked = ledger.meta("cap_blocked_until")
     if blocked and now < blocked:
         return 0, blocked
-    sent = ctx.ledger.accepted_since(now - DAY)
-    left = cap - len(sent)
-    if left > 0:
-        return left, None
-    return 0, sent[-cap] + DAY if len(sent) >= cap else now + 3600
+    sent = ledger.accepted_since(now - DAY)
+    if len(sent) < cap:
+        return cap - len(sent), None
+    return 0, sent[-cap] + DAY  # when the oldest scrobble counting against the cap ages out
 
 
 def _learn_cap(ctx: Online, now: float) -> float:
@@ -265,7 +264,7 @@ def _run(ctx: Online, clock: Callable[[], float], max_items: int | None, seconds
         return result
     result.report.reconciled = len(result.report.accepted)
     now = clock()
-    cap_budget, free_at = budget_left(ctx, now)
+    cap_budget, free_at = budget_left(ctx.settings, ledger, now)
     budget = cap_budget if max_items is None else min(cap_budget, max_items)
     due = due_entries(ledger, now)
     oldest_ok = now - OLDEST_ALLOWED
@@ -328,10 +327,8 @@ def set_job_status(ledger: Ledger, job_id: str, status: str) -> dict:
 def job_status(ledger: Ledger, settings: Settings, now: float) -> dict:
     """Everything `queue status --json` prints."""
     cap, source = daily_cap(settings, ledger)
-    blocked = ledger.meta("cap_blocked_until")
     sent = ledger.accepted_since(now - DAY)
-    left = 0 if blocked and now < blocked else max(0, cap - len(sent))
-    cap_free_at = blocked if blocked and now < blocked else (sent[-cap] + DAY if left == 0 and len(sent) >= cap else None)
+    left, cap_free_at = budget_left(settings, ledger, now)
     by_job: dict[str, list[Entry]] = {}
     for e in ledger.entries.values():
         if e.job:
@@ -346,8 +343,7 @@ def job_status(ledger: Ledger, settings: Settings, now: float) -> dict:
     for job in sorted(ledger.jobs.values(), key=lambda j: int(j["id"])):
         entries = by_job.get(job["id"], [])
         counts = Counter(e.status for e in entries)
-        ignored = Counter(IGNORED_REASONS.get(e.code or 0, e.message or "ignored") for e in entries
-                          if e.status == IGNORED)
+        ignored = Counter(reason_text(e.code, e.message) or "ignored" for e in entries if e.status == IGNORED)
         pending = counts[PENDING]
         untimed_spans = {e.slug: e.span for e in entries if e.status == PENDING and not e.timed}
         status = job["status"]
