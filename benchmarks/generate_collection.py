@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = [REPO.parent / "shared" / "sample-data", REPO / "public"]
+SOURCES = [REPO / "tests" / "fixtures" / "sample-data", REPO / "public"]
 
 
 def generate(out: Path, albums: int, seed: int = 7) -> Path:

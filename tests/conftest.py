@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +13,9 @@ from config import Settings
 from tests.lastfm_emulator import Emulator, RunningEmulator
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("RUSSFM_SHARED", REPO.parent / "shared"))
-SAMPLE = SHARED / "sample-data"
-RECORDINGS = SHARED / "lastfm-recordings"
+FIXTURES = REPO / "tests" / "fixtures"
+SAMPLE = FIXTURES / "sample-data"
+RECORDINGS = FIXTURES / "lastfm-recordings"
 USER, PASSWORD = "vinylfan", "turntable-1977"
 
 
