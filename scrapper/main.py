@@ -14,7 +14,7 @@ import click
 from tqdm import tqdm
 
 from cache import Cache
-from collection.durations import format_duration
+from collection.duration_format import format_duration
 from collection.lookup import find_album, iter_albums
 from collection.store import Store
 from config import Settings, load_settings
@@ -25,7 +25,7 @@ from lastfm.client import LastFM
 from lastfm.responses import reason_text
 from lastfm.session import SessionStore
 from scrobble import queue, service
-from scrobble.durations import lastfm_durations
+from scrobble.lastfm_durations import lastfm_durations
 from scrobble.ledger import Entry, Ledger
 from scrobble.planner import Plan, PlannedScrobble, PlanOptions, build_plan
 from scrobble.sender import SendReport

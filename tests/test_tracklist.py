@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collection.durations import format_duration, parse_duration
+from collection.duration_format import format_duration, parse_duration
 from collection.names import clean_artist_name, clean_track_title, fold, join_artists, title_key
 from collection.tracklist import build_tracks, parse_position, split_index
 from errors import CollectionError

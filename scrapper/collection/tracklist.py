@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from collection.durations import parse_duration
+from collection.duration_format import parse_duration
 from collection.names import clean_track_title, join_artists
 from errors import CollectionError
 

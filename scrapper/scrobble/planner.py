@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from collection.album import Album, with_default_durations
-from collection.durations import format_duration
+from collection.duration_format import format_duration
 from collection.tracklist import Track
 from errors import PlanError, UsageError
 from scrobble.timeparse import local_clock

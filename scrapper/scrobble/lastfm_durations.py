@@ -16,7 +16,8 @@ log = logging.getLogger("russfm.durations")
 MAX_AGE = 30 * 86400  # a record's track lengths hardly change
 
 
-def album_key(artist: str, title: str) -> str:
+def cache_key(artist: str, title: str) -> str:
+    """The cache key of an album.getInfo answer: the names as asked, folded."""
     return f"{fold(artist)}\t{fold(title)}"
 
 
@@ -24,7 +25,7 @@ def lastfm_durations(client: LastFM, cache: Cache) -> DurationFiller:
     """One album.getInfo per album (cached); a failure leaves the tracks to the 180 s default."""
 
     def fill(album: Album, tracks: list[Track]) -> list[Track]:
-        key = album_key(album.artist, album.title)
+        key = cache_key(album.artist, album.title)
         found, info = cache.get(key, MAX_AGE)
         if not found:
             try:
