@@ -32,7 +32,7 @@ def test_every_sample_album_loads_with_sourced_durations(store: Store, slug: str
     assert not headings & {t.title for t in tracks if not t.position}
     for track in tracks:
         assert track.title and track.artist
-        assert track.duration_source in ("discogs", "spotify", None)
+        assert track.duration_source in ("discogs", "twin", "spotify", None)
         assert (track.duration is None) == (track.duration_source is None)
 
 
@@ -68,7 +68,7 @@ def test_box_set_defaults_to_vinyl_and_medium_chooses(store: Store):
 def test_compilation_track_artists(store: Store):
     album = load_album(store, "90s-alternative-collected-28043898")
     tracks = album.playable()
-    assert album.artist == "Various"
+    assert album.artist == "Various Artists"
     assert tracks[2].artist == "Oasis"  # "Oasis (2)" on Discogs
     assert len({t.artist for t in tracks}) == 26
 

@@ -17,7 +17,7 @@ from scrobble.planner import PlanOptions, build_plan, parse_track_spec
 from scrobble.timeparse import parse_span, parse_time
 from tests.conftest import sample_slugs
 
-SOURCES = {"discogs", "spotify", "lastfm", "default"}
+SOURCES = {"discogs", "twin", "spotify", "lastfm", "default"}
 
 
 def dry_run(run_cli, data_dir: Path, *args: str) -> dict:
@@ -64,9 +64,9 @@ def test_headings_and_index_in_the_plan(run_cli, sample_dir: Path):
     assert [s["track"] for s in split["scrobbles"][:2]] == ["Overture", "The Temples Of Syrinx"]
 
 
-def test_compilation_album_artist_stays_the_release_artist(run_cli, sample_dir: Path):
+def test_compilation_album_artist_is_various_artists(run_cli, sample_dir: Path):
     plan = dry_run(run_cli, sample_dir, "90s-alternative-collected-28043898")
-    assert {s["album_artist"] for s in plan["scrobbles"]} == {"Various"}
+    assert {s["album_artist"] for s in plan["scrobbles"]} == {"Various Artists"}
     assert plan["scrobbles"][0]["artist"] == "Weezer"
 
 
@@ -116,7 +116,8 @@ def test_selection_options(rush):
     (PlanOptions(started_at=NOW - 600), PlanError, "in the future"),
     (PlanOptions(started_at=NOW - 14 * 86400 + 3600), PlanError, "14 days"),
     (PlanOptions(finished_at=NOW - 13 * 86400 - 12 * 3600 + 600), PlanError, "12 hours"),
-    (PlanOptions(side_gap=-1), UsageError, "negative"),
+    (PlanOptions(side_gap=-1), UsageError, "0 to 86400"),
+    (PlanOptions(side_gap=999999999999), UsageError, "0 to 86400"),
     (PlanOptions(started_at=NOW - 9000, finished_at=NOW), UsageError, "not both"),
 ])
 def test_impossible_plans_are_refused(rush, options, error, message):

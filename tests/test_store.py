@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from collection.store import JsonFormat, Store, atomic_write, read_json, write_json
+from collection import store as store_module
+from collection.store import MAX_FILE_BYTES, JsonFormat, Store, atomic_write, read_json, write_json
 from errors import CollectionError
 from tests.conftest import sample_slugs
 
@@ -99,4 +100,64 @@ def test_broken_files_give_one_clear_line(tmp_path: Path, content: bytes, messag
 def test_index_must_be_a_list(tmp_path: Path):
     (tmp_path / "collection.json").write_text('{"albums": []}')
     with pytest.raises(CollectionError, match="expected a list of albums"):
+        Store(tmp_path).index()
+
+
+@pytest.mark.parametrize("content", [b"[" * 200_000, b'{"a":' * 200_000, b"[" * 200_000 + b"]" * 200_000])
+def test_deep_nesting_is_one_clear_line(tmp_path: Path, content: bytes):
+    path = tmp_path / "deep.json"
+    path.write_bytes(content)
+    with pytest.raises(CollectionError) as err:
+        read_json(path)
+    assert str(err.value) == f"{path}: invalid JSON: arrays or objects nested too deeply"
+
+
+def test_a_number_too_long_to_read_is_one_clear_line(tmp_path: Path):
+    path = tmp_path / "long.json"
+    path.write_bytes(b'{"duration": ' + b"9" * 5000 + b"}")
+    with pytest.raises(CollectionError) as err:
+        read_json(path)
+    assert str(err.value) == f"{path}: invalid JSON: a number too long to read"
+
+
+def test_files_over_50_mb_are_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing is written to disk
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("read a file that is too large")
+
+    monkeypatch.setattr(Path, "read_bytes", no_read)
+    monkeypatch.setattr(Path, "open", no_read)
+    with pytest.raises(CollectionError) as err:
+        read_json(path)
+    assert str(err.value) == f"{path}: {MAX_FILE_BYTES + 1} bytes; a collection file may hold at most 50 MB"
+
+
+def test_the_size_limit_is_inclusive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(store_module, "MAX_FILE_BYTES", 10)
+    path = tmp_path / "edge.json"
+    path.write_bytes(b"[1, 2, 34]")
+    assert read_json(path)[0] == [1, 2, 34]
+    path.write_bytes(b"[1, 2, 345]")
+    with pytest.raises(CollectionError, match="11 bytes"):
+        read_json(path)
+
+
+def test_a_file_that_grows_after_its_size_was_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "growing.json"
+    path.write_bytes(b"[" + b" " * 20 + b"]")
+    small = os.stat_result((0o100644, 0, 0, 1, 0, 0, 5, 0, 0, 0))
+    monkeypatch.setattr(store_module, "MAX_FILE_BYTES", 10)
+    monkeypatch.setattr(Path, "stat", lambda self, **kwargs: small)
+    with pytest.raises(CollectionError) as err:
+        read_json(path)
+    assert str(err.value) == f"{path}: over 50 MB; a collection file may hold at most 50 MB"
+
+
+def test_an_oversized_index_is_refused(tmp_path: Path):
+    with (tmp_path / "collection.json").open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(CollectionError, match="at most 50 MB"):
         Store(tmp_path).index()

@@ -5,8 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from collection.names import join_artists, title_key
-from collection.tracklist import MEDIA, Track, build_tracks, split_index
+from collection.duration_format import LONGEST_TRACK, format_duration, is_track_length
+from collection.names import album_artist, collapse_blanks, title_key
+from collection.tracklist import (
+    MEDIA,
+    ReleaseMedium,
+    Track,
+    build_tracks,
+    release_medium,
+    shown,
+    split_index,
+)
 from errors import CollectionError, UsageError
 
 DEFAULT_DURATION = 180
@@ -14,6 +23,9 @@ DEFAULT_DURATION = 180
 # single's parent album), so its durations are used only when most of the
 # Discogs titles are found in it.
 SPOTIFY_MATCH_SHARE = 0.5
+# Two media of one release carry the same recordings when their running orders
+# agree this well; a few titles are spelt differently from one medium to the other.
+TWIN_MATCH_SHARE = 0.9
 
 
 @dataclass
@@ -26,6 +38,8 @@ class Album:
     formats: list[str]
     tracks: list[Track]
     data: dict = field(repr=False, default_factory=dict)
+    spotify: list[tuple[str, int]] = field(repr=False, default_factory=list)  # (name, seconds)
+    warnings: list[str] = field(default_factory=list)  # one line per row kept despite a fault
 
     @property
     def media(self) -> list[str]:
@@ -42,8 +56,9 @@ class Album:
         return "vinyl" if "vinyl" in media else media[0]
 
     def playable(self, medium: str | None = None, split: bool = False) -> list[Track]:
-        """The tracks of one medium, numbered, with Discogs then Spotify durations."""
-        tracks = self.tracks
+        """The tracks of one medium, numbered, with Discogs, twin, then Spotify durations."""
+        release = split_index(self.tracks) if split else self.tracks
+        tracks = release
         chosen = medium or self.default_medium()
         if chosen and chosen != "all":
             if chosen not in MEDIA:
@@ -53,23 +68,43 @@ class Album:
                 raise UsageError(f"{self.slug} has no {chosen} tracks (it has {have})")
             if len(self.media) > 1:
                 tracks = [t for t in tracks if t.medium == chosen]
-        if split:
-            tracks = split_index(tracks)
-        tracks = fill_from_spotify(tracks, self.spotify_tracks())
+        tracks = fill_from_twins(tracks, release)
+        tracks = fill_from_spotify(tracks, self.spotify)
         return [replace(t, number=i) for i, t in enumerate(tracks, 1)]
 
-    def spotify_tracks(self) -> list[tuple[str, int]]:
-        services = self.data.get("services")
-        spotify = services.get("spotify") if isinstance(services, dict) else None
-        items = spotify.get("tracks") if isinstance(spotify, dict) else None
-        out: list[tuple[str, int]] = []
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict):
+
+def same_running_order(one: list[Track], other: list[Track]) -> bool:
+    """As many tracks, and the titles agree position by position for nearly all of them."""
+    if not one or len(one) != len(other):
+        return False
+    agreeing = sum(1 for a, b in zip(one, other) if title_key(a.title) == title_key(b.title))
+    return agreeing / len(one) >= TWIN_MATCH_SHARE
+
+
+def fill_from_twins(tracks: list[Track], release: list[Track]) -> list[Track]:
+    """Durations for untimed tracks from the same recording on another medium of the release.
+
+    Pairs go by running order, never by title alone: one release can hold a
+    title several times (an album, its live set, a tribute by other artists).
+    `release` is every track of the release in the same shape as `tracks`;
+    only Discogs' own durations are lent, so one twin never times another.
+    """
+    by_medium: dict[str, list[Track]] = {}
+    for track in release:
+        if track.medium:
+            by_medium.setdefault(track.medium, []).append(track)
+    out = list(tracks)
+    for medium in by_medium:
+        own = [i for i, t in enumerate(tracks) if t.medium == medium]
+        if all(tracks[i].duration for i in own):
+            continue
+        for other, twin in by_medium.items():
+            if other == medium or not same_running_order([tracks[i] for i in own], twin):
                 continue
-            name, ms = item.get("name"), item.get("duration_ms")
-            if isinstance(name, str) and isinstance(ms, int) and not isinstance(ms, bool) and ms > 0:
-                out.append((name, round(ms / 1000)))
-        return out
+            for i, partner in zip(own, twin):
+                if out[i].duration is None and partner.duration_source == "discogs" and partner.duration:
+                    out[i] = out[i].with_duration(partner.duration, "twin")
+    return out
 
 
 def fill_from_spotify(tracks: list[Track], spotify: list[tuple[str, int]]) -> list[Track]:
@@ -100,13 +135,54 @@ def with_default_durations(tracks: list[Track]) -> list[Track]:
     ]
 
 
+def describe_length(track: Track) -> tuple[str, str]:
+    """The length and its source as a plan shows them: an untimed track is `3:00`, "default"."""
+    (timed,) = with_default_durations([track])
+    return format_duration(timed.duration or DEFAULT_DURATION), timed.duration_source or "default"
+
+
 def _text(data: dict, key: str, where: str) -> str:
     value = data.get(key)
     if value is None:
         return ""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise CollectionError(f"{where}: {key}: expected a string, got {type(value).__name__}")
-    return str(value).strip()
+    return collapse_blanks(str(value))
+
+
+def _spotify_tracks(data: dict, where: str) -> list[tuple[str, int]]:
+    """(name, seconds) of the Spotify track list; a length no track can have is an error."""
+    services = data.get("services")
+    spotify = services.get("spotify") if isinstance(services, dict) else None
+    items = spotify.get("tracks") if isinstance(spotify, dict) else None
+    out: list[tuple[str, int]] = []
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        name, ms = item.get("name"), item.get("duration_ms")
+        if not isinstance(name, str) or not isinstance(ms, int) or isinstance(ms, bool):
+            continue
+        # Compared as milliseconds first: dividing a huge int would overflow a float.
+        seconds = (ms + 500) // 1000 if 0 <= ms <= LONGEST_TRACK * 1000 else -1
+        if not is_track_length(seconds):
+            raise CollectionError(
+                f"{where}: services.spotify.tracks[{i}].duration_ms: {shown(ms)} "
+                "is not a track length (1 s to 24 h)"
+            )
+        out.append((name, seconds))
+    return out
+
+
+def _release_medium(data: dict, formats: list[str]) -> ReleaseMedium:
+    """The release's medium from `format_details` (which count discs), else from `formats`."""
+    details = data.get("format_details")
+    pairs: list[tuple[str, int]] = []
+    if isinstance(details, list):
+        for detail in details:
+            if isinstance(detail, dict) and isinstance(detail.get("name"), str):
+                quantity = str(detail.get("qty") or "1").strip()
+                pairs.append((detail["name"], int(quantity) if quantity.isdigit() else 1))
+    return release_medium(pairs or [(name, 1) for name in formats])
 
 
 def album_from_data(data: object, slug: str, path: Path) -> Album:
@@ -120,24 +196,30 @@ def album_from_data(data: object, slug: str, path: Path) -> Album:
     artists = data.get("artists")
     if not isinstance(artists, list):
         raise CollectionError(f"{where}: artists: expected a list, got {type(artists).__name__}")
-    artist = join_artists(artists)
+    artist = album_artist(artists)
     if not artist:
         raise CollectionError(f"{where}: artists: the album has no artist name")
     if "tracklist" not in data:
         raise CollectionError(f"{where}: tracklist: missing")
-    tracks = build_tracks(data["tracklist"], artist, f"{where}: tracklist")
-    if not tracks:
-        raise CollectionError(f"{where}: tracklist: no playable tracks")
     formats = data.get("formats") or []
     if not isinstance(formats, list):
         raise CollectionError(f"{where}: formats: expected a list, got {type(formats).__name__}")
+    names = [str(f) for f in formats]
+    warnings: list[str] = []
+    tracks = build_tracks(
+        data["tracklist"], artist, f"{where}: tracklist", _release_medium(data, names), warnings
+    )
+    if not tracks:
+        raise CollectionError(f"{where}: tracklist: no playable tracks")
     return Album(
         slug=slug,
         path=path,
         title=title,
         artist=artist,
         discogs_id=_text(data, "discogs_id", where) or _text(data, "id", where),
-        formats=[str(f) for f in formats],
+        formats=names,
         tracks=tracks,
         data=data,
+        spotify=_spotify_tracks(data, where),
+        warnings=warnings,
     )

@@ -11,17 +11,25 @@ _DASH_SUFFIX = re.compile(r"\s+-\s+.*$")
 _NON_WORD = re.compile(r"[^\w]+")
 _FOOTNOTE = re.compile(r"\s+\*+$")
 _ABBREVIATIONS = {"pt": "part", "pts": "parts", "vol": "volume", "no": "number"}
+_BLANKS = re.compile(r"\s+")
+# Discogs credits a compilation to the artist "Various"; Last.fm files them under this name.
+VARIOUS_ARTISTS = "Various Artists"
+
+
+def collapse_blanks(text: str) -> str:
+    """Trim, and make every inner run of blanks one space (`Space  Age` is `Space Age`)."""
+    return _BLANKS.sub(" ", text).strip()
 
 
 def clean_artist_name(name: str) -> str:
     """Drop Discogs' `(2)` disambiguation and trailing `*` (name-variation marker)."""
-    name = name.strip().rstrip("*").strip()
+    name = collapse_blanks(name).rstrip("*").strip()
     return _DISAMBIGUATION.sub("", name).rstrip("*").strip()
 
 
 def clean_track_title(title: str) -> str:
-    """Trim blanks and Discogs footnote markers (`Stuck On You *`)."""
-    return _FOOTNOTE.sub("", title.strip()).strip()
+    """Collapse blanks and drop Discogs footnote markers (`Stuck On You *`)."""
+    return _FOOTNOTE.sub("", collapse_blanks(title)).strip()
 
 
 def join_artists(artists: list[dict], default_join: str = " & ") -> str:
@@ -32,7 +40,7 @@ def join_artists(artists: list[dict], default_join: str = " & ") -> str:
         out += clean_artist_name(str(artist["name"]))
         if i == len(names) - 1:
             break
-        join = str(artist.get("join") or "").strip()
+        join = collapse_blanks(str(artist.get("join") or ""))
         if not join:
             out += default_join
         elif join == ",":
@@ -40,6 +48,18 @@ def join_artists(artists: list[dict], default_join: str = " & ") -> str:
         else:
             out += f" {join} "
     return out
+
+
+def album_artist(artists: list[dict]) -> str:
+    """The album's artist: its credits joined, or "Various Artists" for a compilation.
+
+    A compilation may credit a curator beside "Various"; joining the two would
+    name an artist that does not exist.
+    """
+    names = [clean_artist_name(str(a.get("name") or "")) for a in artists if isinstance(a, dict)]
+    if any(name.casefold() == "various" for name in names):
+        return VARIOUS_ARTISTS
+    return join_artists(artists)
 
 
 def fold(text: str) -> str:

@@ -13,6 +13,7 @@ from errors import CollectionError
 
 _NON_ASCII_ESCAPE = re.compile(rb"\\u00[89a-fA-F][0-9a-fA-F]|\\u0[1-9a-fA-F][0-9a-fA-F]{2}|\\u[1-9a-fA-F][0-9a-fA-F]{3}")
 _SLUG = re.compile(r"^[^/\\\x00]+$")
+MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,20 @@ class JsonFormat:
 
 
 def read_json(path: Path) -> tuple[object, JsonFormat]:
+    """The file's data and format, or CollectionError naming the file in one line."""
     try:
-        raw = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CollectionError(f"{path}: {size} bytes; a collection file may hold at most 50 MB")
+        with path.open("rb") as handle:
+            # Read one byte past the limit, in case the file grew after stat().
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise CollectionError(f"{path}: file not found") from None
     except OSError as exc:
         raise CollectionError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise CollectionError(f"{path}: over 50 MB; a collection file may hold at most 50 MB")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -53,6 +62,11 @@ def read_json(path: Path) -> tuple[object, JsonFormat]:
         raise CollectionError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
         ) from None
+    except RecursionError:
+        raise CollectionError(f"{path}: invalid JSON: arrays or objects nested too deeply") from None
+    except ValueError:
+        # Python refuses to read integers of more than a few thousand digits.
+        raise CollectionError(f"{path}: invalid JSON: a number too long to read") from None
     return data, JsonFormat.detect(raw)
 
 
@@ -138,7 +152,7 @@ class Store:
     def has_album(self, slug: str) -> bool:
         try:
             return self.album_path(slug).is_file()
-        except CollectionError:
+        except (CollectionError, OSError):  # OSError: a name too long for the file system
             return False
 
     def read_album(self, slug: str) -> tuple[object, JsonFormat]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from itertools import takewhile
 
-from collection.duration_format import parse_duration
+from collection.duration_format import is_track_length, parse_duration
 from collection.names import clean_track_title, join_artists
 from errors import CollectionError
 
@@ -15,11 +16,19 @@ _MEDIA_PREFIX = re.compile(
 _DISC_TRACK = re.compile(r"^(\d+)\s*[-.]\s*(\d+)[a-z]?$")
 _SIDE = re.compile(r"^([A-Z]{1,2})(?:\s*[-.]?\s*(?:\d+|[IVXLC]+)[a-z]?)?$")
 _ODD_SIDE = re.compile(r"^\d+([A-Z])(\d+)$")
+_NUMBER = re.compile(r"^\d+[a-z]?$")
 _MEDIA_NAMES = {
     "cd": "cd", "sacd": "cd", "dvd": "dvd", "bd": "bluray", "bluray": "bluray",
     "blu-ray": "bluray", "mc": "cassette", "cass": "cassette", "cassette": "cassette",
 }
 MEDIA = ("vinyl", "cd", "bluray", "dvd", "cassette")
+# Discogs format names; containers and downloads hold no positions of their own.
+_FORMAT_MEDIA = {
+    "vinyl": "vinyl", "shellac": "vinyl", "lathe cut": "vinyl", "flexi-disc": "vinyl", "acetate": "vinyl",
+    "cd": "cd", "cdr": "cd", "sacd": "cd", "cassette": "cassette", "microcassette": "cassette",
+    "blu-ray": "bluray", "blu-ray-r": "bluray", "dvd": "dvd", "dvdr": "dvd",
+}
+_NOT_A_MEDIUM = {"box set", "all media", "file"}
 
 
 @dataclass(frozen=True)
@@ -44,9 +53,34 @@ def parse_position(position: str) -> Position:
     match = _SIDE.match(text) or _ODD_SIDE.match(text)
     if match:
         side = match.group(1)
-        disc = (ord(side) - ord("A")) // 2 + 1 if len(side) == 1 else None
+        # A doubled letter is the flip of that side (`AA` on a single), so on its disc.
+        letter = side[0] if len(side) == 1 or side[0] == side[1] else None
+        disc = (ord(letter) - ord("A")) // 2 + 1 if letter else None
         return Position("vinyl", disc, side)
     return Position()
+
+
+@dataclass(frozen=True)
+class ReleaseMedium:
+    """The one medium kind a release comes on and how many of it, when its formats say so."""
+
+    kind: str | None = None
+    count: int = 0
+
+
+def release_medium(formats: list[tuple[str, int]]) -> ReleaseMedium:
+    """From the release's (format name, quantity) pairs; empty when it has several kinds or none."""
+    counts: dict[str, int] = {}
+    for name, quantity in formats:
+        key = " ".join(name.lower().split())
+        if key in _NOT_A_MEDIUM:
+            continue
+        kind = _FORMAT_MEDIA.get(key, key)
+        counts[kind] = counts.get(kind, 0) + max(quantity, 1)
+    if len(counts) != 1:
+        return ReleaseMedium()
+    ((kind, count),) = counts.items()
+    return ReleaseMedium(kind, count) if kind in MEDIA else ReleaseMedium()
 
 
 @dataclass
@@ -78,15 +112,34 @@ def _field(row: dict, name: str, where: str, kinds: tuple[type, ...], default: o
     return value
 
 
-def _make_track(row: dict, where: str, album_artist: str) -> Track:
+def shown(value: object, limit: int = 40) -> str:
+    """A value for a one-line message, cut short when it is long."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _make_track(row: dict, where: str, album_artist: str, release: ReleaseMedium) -> Track:
     title = clean_track_title(_field(row, "title", where, (str,), ""))  # type: ignore[arg-type]
     if not title:
         raise CollectionError(f"{where}.title: a track has no title")
     position = str(_field(row, "position", where, (str, int), "")).strip()
     artists = _field(row, "artists", where, (list,), [])
     raw_duration = _field(row, "duration", where, (str, int), "")
+    if isinstance(raw_duration, int) and not is_track_length(raw_duration):
+        raise CollectionError(
+            f"{where}.duration: {shown(raw_duration)} is not a track length (1 s to 24 h)"
+        )
     seconds = parse_duration(raw_duration)
     place = parse_position(position)
+    if place.medium is None and release.kind:
+        # Plain numbers (`1`..`10`) name no medium; a release of one kind names it,
+        # and a release of one disc names the disc.
+        disc = place.disc
+        if disc is None and release.count == 1 and _NUMBER.match(position):
+            disc = 1
+        place = Position(release.kind, disc, place.side)
+    elif place.side and release.kind == "cassette":
+        place = replace(place, medium="cassette")  # tapes have sides too
     return Track(
         title=title,
         artist=join_artists(artists) or album_artist,  # type: ignore[arg-type]
@@ -99,15 +152,28 @@ def _make_track(row: dict, where: str, album_artist: str) -> Track:
     )
 
 
+def _has_position(row: dict) -> bool:
+    return bool(str(row.get("position") or "").strip())
+
+
 def _is_blank(row: dict) -> bool:
-    return not str(row.get("position") or "").strip() and parse_duration(row.get("duration")) is None
+    duration = row.get("duration")
+    return not _has_position(row) and (duration is None or not str(duration).strip())
 
 
-def build_tracks(rows: object, album_artist: str, where: str = "tracklist") -> list[Track]:
+def build_tracks(
+    rows: object,
+    album_artist: str,
+    where: str = "tracklist",
+    release: ReleaseMedium = ReleaseMedium(),
+    warnings: list[str] | None = None,
+) -> list[Track]:
     """Playable tracks in tracklist order; headings dropped, index works collapsed.
 
     Rows that lost their `type: heading` (no type, no position, no duration in
-    a release whose other rows have positions) are headings too.
+    a release whose other rows have positions) are headings too. A row there
+    with a duration but no position stays where it stands, on the place of the
+    track before it; `warnings`, when given, gets one line for each.
     """
     if not isinstance(rows, list):
         raise CollectionError(f"{where}: expected a list, got {type(rows).__name__}")
@@ -116,11 +182,11 @@ def build_tracks(rows: object, album_artist: str, where: str = "tracklist") -> l
             raise CollectionError(f"{where}[{i}]: expected an object, got {type(row).__name__}")
         _field(row, "type", f"{where}[{i}]", (str,), "")
         _field(row, "parent", f"{where}[{i}]", (str,), "")
-    has_positions = any(str(r.get("position") or "").strip() for r in rows)
+    has_positions = any(_has_position(r) for r in rows)
     index_titles = {
         str(r.get("title") or "") for r in rows if r.get("type") == "index"
     }
-    tracks: list[Track] = []
+    found: list[tuple[int, Track]] = []  # (row, track)
     for i, row in enumerate(rows):
         kind = row.get("type") or ""
         here = f"{where}[{i}]"
@@ -131,35 +197,67 @@ def build_tracks(rows: object, album_artist: str, where: str = "tracklist") -> l
             continue  # folded into its index track below
         if kind == "index":
             parts = [
-                _make_track(sub, f"{where}[{j}]", album_artist)
-                for j, sub in enumerate(rows)
-                if sub.get("parent") == row.get("title") and sub.get("type") != "index"
+                _make_track(rows[j], f"{where}[{j}]", album_artist, release)
+                for j in _part_rows(rows, i)
             ]
-            own = _make_track(row, here, album_artist)
+            own = _make_track(row, here, album_artist, release)
             if not parts:
                 if own.position or own.duration:
-                    tracks.append(own)
+                    found.append((i, own))
                 continue
             known = [p.duration for p in parts]
             total = sum(d for d in known if d) if all(known) else None
             first = parts[0]
-            tracks.append(
-                replace(
-                    own,
-                    position=first.position,
-                    medium=first.medium,
-                    disc=first.disc,
-                    side=first.side,
-                    duration=total or own.duration,
-                    duration_source="discogs" if (total or own.duration) else None,
-                    parts=parts,
-                )
+            collapsed = replace(
+                own,
+                position=first.position,
+                medium=first.medium,
+                disc=first.disc,
+                side=first.side,
+                duration=total or own.duration,
+                duration_source="discogs" if (total or own.duration) else None,
+                parts=parts,
             )
+            found.append((i, collapsed))
             continue
         if not kind and has_positions and _is_blank(row):
             continue  # a heading that lost its type
-        tracks.append(_make_track(row, here, album_artist))
-    return tracks
+        found.append((i, _make_track(row, here, album_artist, release)))
+    if has_positions and warnings is not None:
+        warnings.extend(
+            f"tracklist[{i}] {track.title!r}: no position; kept in running order"
+            for i, track in found if not track.position
+        )
+    return _place_unplaced([track for _, track in found])
+
+
+def _part_rows(rows: list[dict], index: int) -> list[int]:
+    """Where the parts of the index row at `index` are: the rows right after it.
+
+    One title can head an index work on several media of a box set, so only a
+    file that lists the parts elsewhere has them gathered by title alone.
+    """
+    title = rows[index].get("title")
+
+    def is_part(j: int) -> bool:
+        return rows[j].get("parent") == title and rows[j].get("type") != "index"
+
+    following = list(takewhile(is_part, range(index + 1, len(rows))))
+    return following or [j for j in range(len(rows)) if is_part(j)]
+
+
+def _place_unplaced(tracks: list[Track]) -> list[Track]:
+    """Tracks without a position take the medium, disc and side of the track before
+    them (after them when they open the list), so a medium or side selection keeps them."""
+    placed = [j for j, track in enumerate(tracks) if track.position]
+    if not placed:
+        return tracks
+    out = list(tracks)
+    for i, track in enumerate(tracks):
+        if not track.position:
+            source = tracks[max((j for j in placed if j < i), default=placed[0])]
+            out[i] = replace(track, medium=source.medium, disc=source.disc, side=source.side)
+    return out
 
 
 def split_index(tracks: list[Track]) -> list[Track]:
