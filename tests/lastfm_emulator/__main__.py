@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
                         help="an account; repeat for more")
     parser.add_argument("--catalogue", help="JSON file with albums and existing scrobbles")
+    parser.add_argument("--history", action="append", default=[], metavar="USER:COUNT",
+                        help="generate COUNT plausible scrobbles for USER, ending now; repeat for more")
+    parser.add_argument("--private", action="append", default=[], metavar="USER",
+                        help="hide USER's recent listening (error 17 for all but their own session)")
     parser.add_argument("--daily-cap", type=int, help="accepted scrobbles per user per rolling 24 h")
     parser.add_argument("--cap-mode", choices=("code5", "error29"), default="code5")
     parser.add_argument("--dedupe", action="store_true",
@@ -38,8 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.catalogue:
         with open(args.catalogue, encoding="utf-8") as handle:
             emulator.load_catalogue(json.load(handle))
+    for spec in args.history:
+        name, sep, count = spec.rpartition(":")
+        if not sep or not name or not count.isdigit():
+            parser.error(f"--history wants USER:COUNT, got {spec!r}")
+        emulator.generate_history(name, int(count))
     emulator.configure(daily_cap=args.daily_cap, cap_mode=args.cap_mode, dedupe=args.dedupe,
-                       rate_limit=args.rate_limit)
+                       rate_limit=args.rate_limit, private_users=args.private)
     if args.log:
         emulator.log = lambda line: print(line, file=sys.stderr, flush=True)
     running = RunningEmulator(emulator, args.port, args.state_folder).start()

@@ -6,11 +6,15 @@ import hashlib
 import secrets
 import threading
 import time
+from bisect import bisect_right, insort
 from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
-from .xml import error_document
+from .history import generate_plays
+from .xml import error_document, nested_document, padded_document
 
 MAX_BATCH = 50
 MAX_AGE = 14 * 86400
@@ -35,6 +39,7 @@ ERROR_TEXT = {
     26: "Suspended API key - Access for your account has been suspended, please contact Last.fm",
     29: "Rate Limit Exceeded - Your IP has made too many requests in a short period",
 }
+CONFIG_KEYS = ("daily_cap", "cap_mode", "dedupe", "rate_limit", "private_users")
 SIGNED_METHODS = {"auth.gettoken", "auth.getsession", "auth.getmobilesession"}
 WRITE_METHODS = {"track.scrobble", "track.updatenowplaying"}
 
@@ -53,6 +58,14 @@ class Reply:
     body: bytes
     delay: float = 0.0
     drop: bool = False
+    # A hostile answer too large to hold: the server sends these chunks instead of `body`,
+    # announced by Content-Length `length`, or with chunked transfer encoding.
+    stream: Iterator[bytes] | None = None
+    length: int = 0
+    chunked: bool = False
+
+
+FAULT_KINDS = ("error", "http", "delay", "drop_after_commit", "body", "size", "nested")
 
 
 @dataclass
@@ -66,13 +79,18 @@ class Fault:
     delay: float | None = None
     drop_after_commit: bool = False
     body: str | None = None
+    size: int | None = None
+    nested: int | None = None
+    chunked: bool = False
 
     @classmethod
     def from_json(cls, spec: dict) -> Fault:
-        kinds = [k for k in ("error", "http", "delay", "drop_after_commit") if spec.get(k)]
+        kinds = [k for k in FAULT_KINDS if k != "body" and spec.get(k)]
         kinds += ["body"] if isinstance(spec.get("body"), str) else []
         if len(kinds) != 1:
-            raise ValueError("a fault needs exactly one of error, http, delay, drop_after_commit, body")
+            raise ValueError("a fault needs exactly one of " + ", ".join(FAULT_KINDS))
+        if spec.get("chunked") and kinds[0] not in ("size", "nested"):
+            raise ValueError("chunked goes with a size or nested fault")
         return cls(
             method=str(spec.get("method", "*")).lower(),
             times=int(spec.get("times", 1)),
@@ -83,6 +101,9 @@ class Fault:
             delay=float(spec["delay"]) if spec.get("delay") else None,
             drop_after_commit=bool(spec.get("drop_after_commit")),
             body=spec["body"] if isinstance(spec.get("body"), str) else None,
+            size=int(spec["size"]) if spec.get("size") else None,
+            nested=int(spec["nested"]) if spec.get("nested") else None,
+            chunked=bool(spec.get("chunked")),
         )
 
 
@@ -107,6 +128,161 @@ class Scrobble:
         }
 
 
+@lru_cache(maxsize=1 << 16)
+def name_key(text: str) -> str:
+    """How Last.fm compares names: case and runs of spaces ignored. Cached: histories repeat names."""
+    return " ".join(text.casefold().split())
+
+
+AlbumKey = tuple[str, str]  # (album artist, album), as name keys
+TrackKey = tuple[str, str]  # (artist, track), as name keys
+# A scrobble in timestamp order: (timestamp, arrival index, scrobble, artist key, album key, track key);
+# the arrival index keeps equal timestamps in arrival order and the tuples comparable.
+Entry = tuple[int, int, Scrobble, str, AlbumKey | None, TrackKey]
+
+
+class History(list):
+    """One user's scrobbles in arrival order (what tests read and append to), indexed for fast reads.
+
+    Beside the list it keeps the scrobbles in timestamp order (for paging and `from`/`to` by
+    bisection), arrival times in order (for the rolling daily cap), the exact keys the dedupe
+    switch compares, and per-artist, per-album and per-track play counts. Appends are folded in
+    lazily, on the next read, by length; any other change to the list drops the indexes, which the
+    next read rebuilds.
+    """
+
+    # Above this many unfolded scrobbles a merge of the sorted runs beats one insertion each.
+    INSERT_AT_MOST = 256
+
+    def __init__(self, items: Iterable[Scrobble] = ()) -> None:
+        super().__init__(items)
+        self._drop()
+
+    def _drop(self) -> None:
+        self._folded = 0
+        self._entries: list[Entry] = []  # oldest first
+        self._stamps: list[int] = []  # the entries' timestamps, for bisection
+        self._received: list[float] = []  # arrival times, sorted
+        self._keys: set[tuple[str, str, int]] = set()
+        self._artist_plays: Counter[str] = Counter()
+        self._album_plays: Counter[AlbumKey] = Counter()
+        self._track_plays: Counter[TrackKey] = Counter()
+        self._artist_names: dict[str, str] = {}
+        self._album_names: dict[AlbumKey, tuple[str, str]] = {}
+
+    def _changed(self, result: Any) -> Any:
+        self._drop()
+        return result
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._changed(super().__setitem__(index, value))
+
+    def __delitem__(self, index: Any) -> None:
+        self._changed(super().__delitem__(index))
+
+    def __imul__(self, times: Any) -> History:  # type: ignore[override, misc]
+        super().__imul__(times)
+        return self._changed(self)
+
+    def insert(self, index: Any, value: Scrobble) -> None:
+        self._changed(super().insert(index, value))
+
+    def pop(self, index: Any = -1) -> Scrobble:
+        return self._changed(super().pop(index))
+
+    def remove(self, value: Scrobble) -> None:
+        self._changed(super().remove(value))
+
+    def clear(self) -> None:
+        self._changed(super().clear())
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        self._changed(super().sort(*args, **kwargs))
+
+    def reverse(self) -> None:
+        self._changed(super().reverse())
+
+    def refresh(self) -> History:
+        """Fold in what was appended since the last read."""
+        if len(self) > self._folded:
+            self._fold()
+        return self
+
+    def _fold(self) -> None:
+        new = []
+        for arrival in range(self._folded, len(self)):
+            s = self[arrival]
+            artist = name_key(s.artist)
+            album = (name_key(s.album_artist or s.artist), name_key(s.album)) if s.album else None
+            track = (artist, name_key(s.track))
+            new.append((s.timestamp, arrival, s, artist, album, track))
+            self._keys.add((s.artist, s.track, s.timestamp))
+            self._artist_plays[artist] += 1
+            self._track_plays[track] += 1
+            self._artist_names.setdefault(artist, s.artist)
+            if album:
+                self._album_plays[album] += 1
+                self._album_names.setdefault(album, (s.album_artist or s.artist, s.album))
+        received = sorted(s.received_at for s in self[self._folded:])
+        self._folded = len(self)
+        new.sort()
+        if not self._entries or new[0][0] >= self._stamps[-1]:
+            self._entries.extend(new)
+            self._stamps.extend(e[0] for e in new)
+        elif len(new) <= self.INSERT_AT_MOST:
+            for entry in new:
+                at = bisect_right(self._stamps, entry[0])
+                self._entries.insert(at, entry)
+                self._stamps.insert(at, entry[0])
+        else:
+            self._entries = sorted(self._entries + new)  # two sorted runs: a linear merge
+            self._stamps = [e[0] for e in self._entries]
+        if len(received) <= self.INSERT_AT_MOST:
+            for at in received:
+                insort(self._received, at)
+        else:
+            self._received = sorted(self._received + received)
+
+    def span(self, low: int, high: int) -> tuple[int, int]:
+        """Where the scrobbles with low <= timestamp <= high sit in timestamp order: [start, end)."""
+        self.refresh()
+        return bisect_right(self._stamps, low - 1), bisect_right(self._stamps, high)
+
+    def entries(self, start: int, end: int) -> list[Entry]:
+        """Scrobbles start..end-1 in timestamp order, oldest first, with their name keys."""
+        return self.refresh()._entries[start:end]
+
+    def has(self, artist: str, track: str, timestamp: int) -> bool:
+        return (artist, track, timestamp) in self.refresh()._keys
+
+    def received_since(self, moment: float) -> int:
+        """How many scrobbles arrived after `moment`."""
+        self.refresh()
+        return len(self._received) - bisect_right(self._received, moment)
+
+    @property
+    def artist_plays(self) -> Counter[str]:
+        return self.refresh()._artist_plays
+
+    @property
+    def album_plays(self) -> Counter[AlbumKey]:
+        return self.refresh()._album_plays
+
+    @property
+    def track_plays(self) -> Counter[TrackKey]:
+        return self.refresh()._track_plays
+
+    @property
+    def artist_names(self) -> dict[str, str]:
+        """The first spelling seen of each artist."""
+        return self.refresh()._artist_names
+
+    @property
+    def album_names(self) -> dict[AlbumKey, tuple[str, str]]:
+        """The first spelling seen of each album: (album artist, album)."""
+        return self.refresh()._album_names
+
+
 @dataclass
 class Token:
     issued: float
@@ -124,13 +300,14 @@ class State:
     sessions: dict[str, str] = field(default_factory=dict)  # sk -> user
     albums: list[dict] = field(default_factory=list)
     corrections: dict[str, dict[str, str]] = field(default_factory=dict)
-    scrobbles: dict[str, list[Scrobble]] = field(default_factory=dict)
+    scrobbles: dict[str, list[Scrobble]] = field(default_factory=dict)  # each a History, once read
     now_playing: dict[str, tuple[dict, float]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     daily_cap: int | None = None
     cap_mode: str = "code5"
     dedupe: bool = False
     rate_limit: float | None = None
+    private_users: set[str] = field(default_factory=set)  # casefolded names
     counts: Counter = field(default_factory=Counter)
     request_times: list[tuple[float, str]] = field(default_factory=list)
 
@@ -164,7 +341,15 @@ class Emulator:
         with self.lock:
             self.state.users[name] = password
             self.state.registered[name] = registered or int(self.clock()) - 10 * 365 * 86400
-            self.state.scrobbles.setdefault(name, [])
+            self.state.scrobbles.setdefault(name, History())
+
+    def history(self, user: str) -> History:
+        """The user's scrobbles; a plain list a test put in `state.scrobbles` is adopted here."""
+        with self.lock:
+            found = self.state.scrobbles.get(user)
+            if not isinstance(found, History):
+                found = self.state.scrobbles[user] = History(found or ())
+            return found
 
     def load_catalogue(self, data: dict) -> None:
         with self.lock:
@@ -173,13 +358,39 @@ class Emulator:
             for kind, mapping in (data.get("corrections") or {}).items():
                 self.state.corrections.setdefault(kind, {}).update(mapping)
             for user, items in (data.get("scrobbles") or {}).items():
-                if user not in self.state.users:
-                    self.add_user(user, secrets.token_hex(8))
-                for item in items:
-                    self.state.scrobbles[user].append(Scrobble(
-                        user, item["artist"], item["track"], item.get("album", ""),
-                        item.get("album_artist", ""), int(item["timestamp"]), self.clock() - 86400 * 30,
-                    ))
+                self.add_scrobbles(user, items)
+
+    def add_scrobbles(self, user: str, items: Iterable[dict]) -> int:
+        """Append earlier scrobbles as given (no filters); unknown users are created."""
+        with self.lock:
+            received = self.clock() - 86400 * 30  # long enough ago not to count toward today's cap
+            plays = [Scrobble(
+                user, str(item["artist"]), str(item["track"]), str(item.get("album", "")),
+                str(item.get("album_artist", "")), int(item["timestamp"]), received,
+                str(item.get("track_number", "")), str(item.get("duration", "")),
+            ) for item in items]
+            if user not in self.state.users:
+                self.add_user(user, secrets.token_hex(8))
+            self.history(user).extend(plays)
+            return len(plays)
+
+    def generate_history(self, user: str, count: int, *, until: float | None = None,
+                         span_days: float | None = None, seed: int = 0, albums: list[dict] | None = None) -> int:
+        """Append `count` plausible scrobbles: whole albums played through, oldest at until - span.
+
+        Albums come from `albums`, else the catalogue's albums with tracks, else invented names.
+        Returns how many were added.
+        """
+        with self.lock:
+            pool = albums if albums is not None else [a for a in self.state.albums if a.get("tracks")]
+            end = int(self.clock() if until is None else until)
+            plays = [Scrobble(user, *play) for play in generate_plays(count, end, span_days, seed, pool)]
+            if user not in self.state.users:
+                self.add_user(user, secrets.token_hex(8))
+            history = self.history(user)
+            history.extend(plays)
+            history.refresh()  # index now rather than on the first read
+            return len(plays)
 
     def approve(self, token: str, user: str | None = None) -> bool:
         with self.lock:
@@ -221,22 +432,32 @@ class Emulator:
             self.state.faults.clear()
 
     def configure(self, **options: Any) -> None:
+        unknown = set(options) - set(CONFIG_KEYS)
+        if unknown:
+            raise ValueError("unknown settings: " + ", ".join(sorted(unknown)))
         with self.lock:
-            for key in ("daily_cap", "cap_mode", "dedupe", "rate_limit"):
-                if key in options:
-                    setattr(self.state, key, options[key])
+            for key, value in options.items():
+                if key == "private_users":
+                    if isinstance(value, str):
+                        raise ValueError("private_users is a list of user names")
+                    value = {str(name).casefold() for name in value or ()}
+                setattr(self.state, key, value)
+
+    def is_private(self, user: str) -> bool:
+        return user.casefold() in self.state.private_users
 
     def reset(self) -> None:
         """Forget scrobbles, faults, counts and limits; keep accounts, sessions and catalogue."""
         with self.lock:
             for user in self.state.scrobbles:
-                self.state.scrobbles[user] = []
+                self.state.scrobbles[user] = History()
             self.state.now_playing.clear()
             self.state.faults.clear()
             self.state.counts.clear()
             self.state.request_times.clear()
             self.state.daily_cap, self.state.cap_mode = None, "code5"
             self.state.dedupe, self.state.rate_limit = False, None
+            self.state.private_users = set()
             self._recent.clear()
 
     def scrobbles_of(self, user: str) -> list[dict]:
@@ -272,6 +493,9 @@ class Emulator:
             return Reply(fault.http, b"<html><body>Service unavailable</body></html>")
         if fault and fault.body is not None:
             return Reply(fault.status or 200, fault.body.encode())
+        if fault and (fault.size or fault.nested):
+            length, chunks = padded_document(fault.size) if fault.size else nested_document(fault.nested or 0)
+            return Reply(200, b"", stream=chunks, length=length, chunked=fault.chunked)
         try:
             body = self._dispatch(http_method, method, params)
         except ApiError as exc:

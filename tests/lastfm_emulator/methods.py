@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
-import time
+import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Callable
 
 from .core import (
-    ARTIST_FILTER, FUTURE_TOLERANCE, MAX_AGE, MAX_BATCH, TOKEN_TTL, ApiError, Scrobble, Token, md5,
-    require,
+    ARTIST_FILTER, FUTURE_TOLERANCE, MAX_AGE, MAX_BATCH, TOKEN_TTL, AlbumKey, ApiError, Scrobble, Token,
+    md5, name_key, require,
 )
-from .xml import ALBUM_INFO_SIZES, document, el, images, music_url
+from .xml import (
+    ALBUM_INFO_SIZES, ARTIST_SIZES, document, el, images, music_url, recent_track, recent_tracks_document,
+)
 
 if TYPE_CHECKING:
-    from .core import Emulator
+    from .core import Emulator, History
 
 NOW_PLAYING_TTL = 600
 RECENT_MAX_LIMIT = 200
 TOP_MAX_LIMIT = 1000
+END_OF_TIME = 2**62  # the default `to`: later than any timestamp
+MAX_PAGE = 1_000_000  # "page param out of bounds (1-1000000)", as Last.fm words it
 _INDEXED = re.compile(r"^([A-Za-z]+)\[(\d+)\]$")
 
 
@@ -36,18 +41,14 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int = 1, hi
     return min(value, high) if high else value
 
 
-def _key(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
 def _find_album(emu: Emulator, params: dict[str, str]) -> dict:
     mbid = params.get("mbid", "").strip()
     for album in emu.state.albums:
         if mbid and album.get("mbid") == mbid:
             return album
-        if not mbid and _key(album["artist"]) == _key(params.get("artist", "")) and _key(
+        if not mbid and name_key(album["artist"]) == name_key(params.get("artist", "")) and name_key(
             album["name"]
-        ) == _key(params.get("album", "")):
+        ) == name_key(params.get("album", "")):
             return album
     raise ApiError(6, "Album not found")
 
@@ -147,10 +148,6 @@ def _echo(parent, emu: Emulator, item: dict[str, str]) -> tuple[str, str]:
     return artist, track
 
 
-def _accepted_in_window(emu: Emulator, user: str, now: float) -> int:
-    return sum(1 for s in emu.state.scrobbles.get(user, []) if s.received_at > now - 86400)
-
-
 def track_scrobble(emu: Emulator, params: dict, user: str | None) -> bytes:
     assert user is not None
     items = _items(params)
@@ -166,18 +163,18 @@ def track_scrobble(emu: Emulator, params: dict, user: str | None) -> bytes:
     accepted = ignored = 0
     with emu.lock:
         now = emu.clock()
-        used = _accepted_in_window(emu, user, now)
+        stored = emu.history(user)
+        used = stored.received_since(now - 86400)
         cap = emu.state.daily_cap
         if cap is not None and emu.state.cap_mode == "error29" and used >= cap:
             raise ApiError(29, "Rate Limit Exceeded - Too many scrobbles in a short period. Please try again later.")
-        stored = emu.state.scrobbles.setdefault(user, [])
         for item in items:
             ts = int(item["timestamp"])
             node = el(root, "scrobble")
             artist, track = _echo(node, emu, item)
             el(node, "timestamp", ts)
             code = 0
-            if _key(item["artist"]) in ARTIST_FILTER:
+            if name_key(item["artist"]) in ARTIST_FILTER:
                 code = 1
             elif not track.strip():
                 code = 2
@@ -195,10 +192,7 @@ def track_scrobble(emu: Emulator, params: dict, user: str | None) -> bytes:
                 ignored += 1
                 continue
             accepted += 1
-            duplicate = emu.state.dedupe and any(
-                s.artist == artist and s.track == track and s.timestamp == ts for s in stored
-            )
-            if not duplicate:
+            if not (emu.state.dedupe and stored.has(artist, track, ts)):
                 stored.append(Scrobble(
                     user, artist, track, item.get("album", ""), item.get("albumArtist", ""), ts, now,
                     item.get("trackNumber", ""), item.get("duration", ""),
@@ -214,7 +208,7 @@ def track_update_now_playing(emu: Emulator, params: dict, user: str | None) -> b
     artist_name, track_name = require(params, "artist", "track")
     node = el(None, "nowplaying")
     _echo(node, emu, params)
-    code = 1 if _key(artist_name) in ARTIST_FILTER else 0
+    code = 1 if name_key(artist_name) in ARTIST_FILTER else 0
     el(node, "ignoredMessage", "Artist name failed filter" if code else "", code=code)
     if not code:
         with emu.lock:
@@ -224,13 +218,6 @@ def track_update_now_playing(emu: Emulator, params: dict, user: str | None) -> b
 
 # --- reads --------------------------------------------------------------------------------
 
-def _user_album_plays(emu: Emulator, user: str, artist: str, album: str) -> int:
-    return sum(
-        1 for s in emu.state.scrobbles.get(user, [])
-        if _key(s.album) == _key(album) and _key(s.album_artist or s.artist) == _key(artist)
-    )
-
-
 def album_get_info(emu: Emulator, params: dict, session_user: str | None) -> bytes:
     if not params.get("mbid"):
         require(params, "artist", "album")
@@ -239,7 +226,8 @@ def album_get_info(emu: Emulator, params: dict, session_user: str | None) -> byt
         username = params.get("username", "").strip()
         plays = None
         if username:
-            plays = _user_album_plays(emu, _user_of(emu, params, None, "username"), album["artist"], album["name"])
+            who = _user_of(emu, params, None, "username")
+            plays = emu.history(who).album_plays[(name_key(album["artist"]), name_key(album["name"]))]
     node = el(None, "album")
     el(node, "name", album["name"])
     el(node, "artist", album["artist"])
@@ -280,10 +268,10 @@ def track_get_info(emu: Emulator, params: dict, session_user: str | None) -> byt
     with emu.lock:
         found = None
         for album in emu.state.albums:
-            if _key(album["artist"]) != _key(artist):
+            if name_key(album["artist"]) != name_key(artist):
                 continue
             for track in album.get("tracks", []):
-                if _key(track["name"]) == _key(title):
+                if name_key(track["name"]) == name_key(title):
                     found = (album, track)
         if found is None:
             raise ApiError(6, "Track not found")
@@ -292,8 +280,7 @@ def track_get_info(emu: Emulator, params: dict, session_user: str | None) -> byt
         plays = None
         if username:
             who = _user_of(emu, {"username": username}, None, "username")
-            plays = sum(1 for s in emu.state.scrobbles.get(who, [])
-                        if _key(s.artist) == _key(artist) and _key(s.track) == _key(title))
+            plays = emu.history(who).track_plays[(name_key(artist), name_key(title))]
     node = el(None, "track")
     el(node, "name", track["name"])
     el(node, "mbid", "")
@@ -325,11 +312,10 @@ def track_get_info(emu: Emulator, params: dict, session_user: str | None) -> byt
 def user_get_info(emu: Emulator, params: dict, session_user: str | None) -> bytes:
     with emu.lock:
         name = _user_of(emu, params, session_user)
-        plays = emu.state.scrobbles.get(name, [])
+        history = emu.history(name)
         registered = emu.state.registered.get(name, 0)
-        artists = {_key(s.artist) for s in plays}
-        albums = {(_key(s.album_artist or s.artist), _key(s.album)) for s in plays if s.album}
-        tracks = {(_key(s.artist), _key(s.track)) for s in plays}
+        playcount = len(history)
+        artists, albums, tracks = len(history.artist_plays), len(history.album_plays), len(history.track_plays)
     node = el(None, "user")
     el(node, "name", name)
     el(node, "realname", "")
@@ -339,87 +325,107 @@ def user_get_info(emu: Emulator, params: dict, session_user: str | None) -> byte
     el(node, "age", 0)
     el(node, "gender", "n")
     el(node, "subscriber", 0)
-    el(node, "playcount", len(plays))
+    el(node, "playcount", playcount)
     el(node, "playlists", 0)
     el(node, "bootstrap", 0)
     el(node, "registered", registered, unixtime=registered)
     el(node, "type", "user")
-    el(node, "artist_count", len(artists))
-    el(node, "album_count", len(albums))
-    el(node, "track_count", len(tracks))
+    el(node, "artist_count", artists)
+    el(node, "album_count", albums)
+    el(node, "track_count", tracks)
     return document("ok", node)
 
 
-def _track_item(parent, artist: str, name: str, album: str):
-    item = el(parent, "track")
-    el(item, "artist", artist, mbid="")
-    el(item, "name", name)
-    el(item, "streamable", 0)
-    el(item, "mbid", "")
-    el(item, "album", album, mbid="")
-    el(item, "url", music_url(artist, "_", name))
-    images(item, md5(artist + album))
-    return item
+def _album_mbids(emu: Emulator) -> dict[AlbumKey, str]:
+    return {(name_key(a["artist"]), name_key(a["name"])): a.get("mbid", "") for a in emu.state.albums}
+
+
+def _page(params: dict[str, str]) -> int:
+    page = _int_param(params, "page", 1, low=-(2**63))
+    if not 1 <= page <= MAX_PAGE:
+        raise ApiError(6, f"page param out of bounds (1-{MAX_PAGE})")
+    return page
+
+
+def _visible_user(emu: Emulator, params: dict[str, str], session_user: str | None) -> str:
+    """The user whose listening is asked for; a private one only to their own session."""
+    name = _user_of(emu, params, session_user)
+    if emu.is_private(name) and (session_user or "").casefold() != name.casefold():
+        raise ApiError(17, "Login: User required to be logged in", http=403)
+    return name
 
 
 def user_get_recent_tracks(emu: Emulator, params: dict, session_user: str | None) -> bytes:
     require(params, "user")
     limit = _int_param(params, "limit", 50, high=RECENT_MAX_LIMIT)
-    page = _int_param(params, "page", 1)
+    page = _page(params)
     low = _int_param(params, "from", 0, low=0)
-    high = _int_param(params, "to", 2**62, low=0)
+    high = _int_param(params, "to", END_OF_TIME, low=0)
     with emu.lock:
-        name = _user_of(emu, params, session_user)
-        plays = sorted(
-            (s for s in emu.state.scrobbles.get(name, []) if low <= s.timestamp <= high),
-            key=lambda s: s.timestamp, reverse=True,
-        )
+        name = _visible_user(emu, params, session_user)
+        history = emu.history(name)
+        first, last = history.span(low, high)
+        # Newest first: page 1 ends at the newest scrobble in the window.
+        shown = history.entries(max(first, last - page * limit), max(first, last - (page - 1) * limit))
         playing = emu.state.now_playing.get(name)
         if playing and emu.clock() - playing[1] > NOW_PLAYING_TTL:
             playing = None
-    total = len(plays)
-    pages = (total + limit - 1) // limit
-    node = el(None, "recenttracks", user=name, page=page, perPage=limit, totalPages=pages, total=total)
+        mbids = _album_mbids(emu)
+    total = last - first
+    tracks = []
     if playing and page == 1:
+        # Shown whatever the from/to window, as the real service does.
         p = playing[0]
-        _track_item(node, p.get("artist", ""), p.get("track", ""), p.get("album", "")).set("nowplaying", "true")
-    for s in plays[(page - 1) * limit: page * limit]:
-        item = _track_item(node, s.artist, s.track, s.album)
-        el(item, "date", time.strftime("%d %b %Y, %H:%M", time.gmtime(s.timestamp)), uts=s.timestamp)
-    return document("ok", node)
+        artist, album = p.get("artist", ""), p.get("album", "")
+        mbid = mbids.get((name_key(p.get("albumArtist") or artist), name_key(album)), "")
+        tracks.append(recent_track(artist, p.get("track", ""), album, mbid, None))
+    for stamp, _, s, _, album_key, _ in reversed(shown):
+        mbid = mbids.get(album_key, "") if album_key else ""
+        tracks.append(recent_track(s.artist, s.track, s.album, mbid, stamp))
+    return recent_tracks_document(
+        {"user": name, "page": page, "perPage": limit, "totalPages": (total + limit - 1) // limit, "total": total},
+        tracks,
+    )
 
 
 PERIODS = {"overall": None, "7day": 7, "1month": 30, "3month": 90, "6month": 180, "12month": 365}
 
 
-def user_get_top_albums(emu: Emulator, params: dict, session_user: str | None) -> bytes:
+def _chart(emu: Emulator, params: dict, session_user: str | None) -> tuple[str, int, int, str, History]:
+    """What a chart request asks for: user, page, limit, period, and that user's history."""
     require(params, "user")
     period = params.get("period", "overall") or "overall"
     if period not in PERIODS:
         raise ApiError(6, "Invalid parameters - period must be one of " + ", ".join(PERIODS))
     limit = _int_param(params, "limit", 50, high=TOP_MAX_LIMIT)
-    page = _int_param(params, "page", 1)
+    page = _page(params)
+    name = _user_of(emu, params, session_user)
+    return name, page, limit, period, emu.history(name)
+
+
+def _period_start(emu: Emulator, period: str) -> int | None:
+    """The oldest timestamp a period chart counts (None: all time), relative to the emulator's clock."""
+    days = PERIODS[period]
+    return math.ceil(emu.clock() - days * 86400) if days else None
+
+
+def user_get_top_albums(emu: Emulator, params: dict, session_user: str | None) -> bytes:
     with emu.lock:
-        name = _user_of(emu, params, session_user)
-        days = PERIODS[period]
-        since = emu.clock() - days * 86400 if days else 0
-        counts: Counter = Counter()
-        shown: dict[tuple[str, str], tuple[str, str]] = {}
-        for s in emu.state.scrobbles.get(name, []):
-            if not s.album or s.timestamp < since:
-                continue
-            artist = s.album_artist or s.artist
-            key = (_key(artist), _key(s.album))
-            counts[key] += 1
-            shown.setdefault(key, (artist, s.album))
-        mbids = {(_key(a["artist"]), _key(a["name"])): a.get("mbid", "") for a in emu.state.albums}
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        name, page, limit, period, history = _chart(emu, params, session_user)
+        since = _period_start(emu, period)
+        if since is None:
+            counts = history.album_plays
+        else:
+            counts = Counter(e[4] for e in history.entries(*history.span(since, END_OF_TIME)) if e[4])
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        names = history.album_names
+        mbids = _album_mbids(emu)
     total = len(ranked)
     pages = (total + limit - 1) // limit
     node = el(None, "topalbums", user=name, page=page, perPage=limit, totalPages=pages, total=total)
     start = (page - 1) * limit
     for rank, (key, plays) in enumerate(ranked[start: start + limit], start + 1):
-        artist, album = shown[key]
+        artist, album = names[key]
         item = el(node, "album", rank=rank)
         el(item, "name", album)
         el(item, "playcount", plays)
@@ -433,12 +439,58 @@ def user_get_top_albums(emu: Emulator, params: dict, session_user: str | None) -
     return document("ok", node)
 
 
+def user_get_top_artists(emu: Emulator, params: dict, session_user: str | None) -> bytes:
+    with emu.lock:
+        name, page, limit, period, history = _chart(emu, params, session_user)
+        since = _period_start(emu, period)
+        if since is None:
+            counts = history.artist_plays
+        else:
+            counts = Counter(e[3] for e in history.entries(*history.span(since, END_OF_TIME)))
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        names = history.artist_names
+    total = len(ranked)
+    pages = (total + limit - 1) // limit
+    node = el(None, "topartists", user=name, page=page, perPage=limit, totalPages=pages, total=total)
+    start = (page - 1) * limit
+    for rank, (key, plays) in enumerate(ranked[start: start + limit], start + 1):
+        artist = names[key]
+        item = el(node, "artist", rank=rank)
+        el(item, "name", artist)
+        el(item, "playcount", plays)
+        el(item, "mbid", "")
+        el(item, "url", music_url(artist))
+        el(item, "streamable", 0)
+        images(item, md5(artist), ARTIST_SIZES)
+    return document("ok", node)
+
+
+def _words(text: str) -> list[str]:
+    """Search words: accents, case and punctuation ignored."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.findall(r"\w+", plain.casefold())
+
+
+def _matches(query: list[str], text: list[str]) -> bool:
+    return all(any(word.startswith(q) for word in text) for q in query)
+
+
 def album_search(emu: Emulator, params: dict, session_user: str | None) -> bytes:
     (term,) = require(params, "album")
     limit = _int_param(params, "limit", 50, high=1000)
     page = _int_param(params, "page", 1)
+    query = _words(term)
     with emu.lock:
-        hits = [a for a in emu.state.albums if _key(term) in _key(a["name"])]
+        albums = list(emu.state.albums)
+    ranked = []
+    for album in albums:
+        name, artist = _words(album["name"]), _words(album["artist"])
+        # Every word of the query starts a word of the album's name or of its artist's.
+        if query and _matches(query, name + artist):
+            exact = name == query
+            ranked.append(((not exact, -int(album.get("listeners") or 0), name, artist), album))
+    ranked.sort(key=lambda pair: pair[0])
+    hits = [album for _, album in ranked]
     node = el(None, "results", for_=term)
     el(node, "opensearch:Query", "", role="request", searchTerms=term, startPage=page)
     el(node, "opensearch:totalResults", len(hits))
@@ -468,4 +520,5 @@ HANDLERS: dict[str, Callable[..., bytes]] = {
     "user.getinfo": user_get_info,
     "user.getrecenttracks": user_get_recent_tracks,
     "user.gettopalbums": user_get_top_albums,
+    "user.gettopartists": user_get_top_artists,
 }

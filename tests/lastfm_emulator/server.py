@@ -60,11 +60,29 @@ def inspect(emu: Emulator, http_method: str, path: str, query: str, body: bytes)
             return 400, {"error": str(exc)}
         return 200, {"ok": True}
     if http_method == "POST" and name == "config":
-        emu.configure(**payload)
+        try:
+            emu.configure(**payload)
+        except (ValueError, TypeError) as exc:
+            return 400, {"error": str(exc)}
         return 200, {"ok": True}
     if http_method == "POST" and name == "catalogue":
         emu.load_catalogue(payload)
         return 200, {"ok": True}
+    if http_method == "POST" and name == "scrobbles":
+        try:
+            added = emu.add_scrobbles(str(payload["user"]), payload["scrobbles"])
+        except (KeyError, ValueError, TypeError) as exc:
+            return 400, {"error": f"want {{\"user\", \"scrobbles\": [{{artist, track, timestamp, …}}]}}: {exc!r}"}
+        return 200, {"added": added}
+    if http_method == "POST" and name == "history":
+        try:
+            added = emu.generate_history(
+                str(payload["user"]), int(payload["count"]), seed=int(payload.get("seed", 0)),
+                span_days=payload.get("span_days"), until=payload.get("until"),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            return 400, {"error": f"want {{\"user\", \"count\"[, \"seed\", \"span_days\", \"until\"]}}: {exc!r}"}
+        return 200, {"added": added}
     if http_method == "POST" and name == "reset":
         emu.reset()
         return 200, {"ok": True}
@@ -89,6 +107,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _send_stream(self, reply: Reply) -> None:
+        assert reply.stream is not None
+        self.send_response(reply.status)
+        for key, value in HEADERS.items():
+            self.send_header(key, value)
+        if reply.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(reply.length))
+        self.end_headers()
+        for chunk in reply.stream:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if reply.chunked else chunk)
+        if reply.chunked:
+            self.wfile.write(b"0\r\n\r\n")
 
     def _serve(self, http_method: str) -> None:
         url = urlsplit(self.path)
@@ -115,8 +148,12 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         try:
-            self._send(reply.status, reply.body, HEADERS)
+            if reply.stream is not None:
+                self._send_stream(reply)
+            else:
+                self._send(reply.status, reply.body, HEADERS)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            # Clients with a size limit hang up halfway through a hostile answer.
             self.close_connection = True
 
     def do_GET(self) -> None:  # noqa: N802
@@ -137,6 +174,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     def get_request(self):  # type: ignore[no-untyped-def]
         sock, addr = super().get_request()
+        # Headers and body go out in separate writes; without this each answer waits for the
+        # client's delayed acknowledgement (some 40 ms) before its body leaves.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # The handshake happens in the handler's thread, so one slow client blocks no one.
         return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
@@ -202,6 +242,10 @@ def wsgi_app(emulator: Emulator):  # type: ignore[no-untyped-def]
         reply = emulator.handle(environ["REQUEST_METHOD"], merged_params(query, body))
         if reply.drop:
             raise ConnectionResetError("emulator dropped the connection after committing")
+        if reply.stream is not None:
+            length = [] if reply.chunked else [("Content-Length", str(reply.length))]
+            start_response(f"{reply.status} X", list(HEADERS.items()) + length)
+            return reply.stream
         start_response(f"{reply.status} X", list(HEADERS.items()))
         return [reply.body]
 
