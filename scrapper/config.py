@@ -20,7 +20,7 @@ def default_state_dir() -> Path:
     return Path(base) / "russfm"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     state_dir: Path
@@ -32,6 +32,8 @@ class Settings:
     timeout: float = 20.0
     daily_cap: int | None = None
     retry_delay: float = 2.0
+    lock_wait: float = 30.0
+    stats: bool = True  # lastfm-enhance writes public/lastfm/stats.json
     verbose: int = 0
     quiet: bool = False
 
@@ -63,14 +65,26 @@ def _read_config(path: Path | None, explicit: bool) -> dict:
     return section
 
 
-def _positive_number(value: object, name: str) -> float:
+def _positive_number(value: object, name: str, upper: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{name} must be a number, got {type(value).__name__}")
     try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{name} must be above zero, got {value!r}")
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {str(value)[:40]!r}") from None
+    if not 0 < number <= upper:  # also refuses nan and inf
+        raise ConfigError(f"{name} must be above 0 and at most {upper:g}, got {str(value)[:40]!r}")
     return number
+
+
+def _flag(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {str(value)[:40]!r}")
 
 
 def load_settings(
@@ -93,6 +107,10 @@ def load_settings(
             raise ConfigError(f'config file: "lastfm.{key}" must be a string')
         return value
 
+    def number(env_name: str, key: str, default: float, upper: float) -> float:
+        value = env.get(env_name) or section.get(key)
+        return default if value is None else _positive_number(value, env_name, upper)
+
     settings = Settings(
         data_dir=Path(data_dir or env.get("RUSSFM_DATA_DIR") or DEFAULT_DATA_DIR),
         state_dir=Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir()),
@@ -101,18 +119,14 @@ def load_settings(
         username=pick("LASTFM_USERNAME", "username"),
         api_url=pick("LASTFM_API_URL", "api_url", DEFAULT_API_URL),
         ca_bundle=pick("LASTFM_CA_BUNDLE", "ca_bundle") or None,
+        timeout=number("LASTFM_TIMEOUT", "timeout", 20.0, 600),
+        retry_delay=number("RUSSFM_RETRY_DELAY", "retry_delay", 2.0, 600),
+        lock_wait=number("RUSSFM_LOCK_WAIT", "lock_wait", 30.0, 3600),
+        daily_cap=int(number("RUSSFM_DAILY_CAP", "daily_cap", 0, 100_000)) or None,
+        stats=_flag(env.get("RUSSFM_STATS", section.get("stats", True)), "stats"),
         verbose=verbose,
         quiet=quiet,
     )
-    timeout = env.get("LASTFM_TIMEOUT") or section.get("timeout")
-    if timeout is not None:
-        settings.timeout = _positive_number(timeout, "LASTFM_TIMEOUT")
-    delay = env.get("RUSSFM_RETRY_DELAY") or section.get("retry_delay")
-    if delay is not None:
-        settings.retry_delay = _positive_number(delay, "RUSSFM_RETRY_DELAY")
-    cap = env.get("RUSSFM_DAILY_CAP") or section.get("daily_cap")
-    if cap is not None:
-        settings.daily_cap = int(_positive_number(cap, "daily cap"))
     if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
         raise ConfigError(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
     return settings

@@ -14,23 +14,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app import App
 from cache import Cache
-from collection.lastfm_fields import apply_album, apply_index, check, current
+from collection.lastfm_fields import apply_album, apply_index, check, current, safe_time
 from collection.album import album_from_data
 from collection.lookup import resolve_many
 from collection.names import album_key
 from collection.store import Store, entry_slug
-from errors import CollectionError, LastfmError, LastfmNotFound
-from lastfm.client import LastFM
-from scrobble.ledger import ACCEPTED, Ledger
+from errors import CollectionError, LastfmError, LastfmNotFound, LastfmTemporary
+from scrobble.ledger import Ledger
 from scrobble.timeparse import iso_utc
+
+if TYPE_CHECKING:
+    from lastfm.client import LastFM
 
 log = logging.getLogger("russfm.enhance")
 DEFAULT_MAX_AGE = 7 * 86400
 FIRST_RUN_LOOKBACK = 14 * 86400
 LAST_RUN = "enhance\tlast run"
+OUTAGE_AFTER = 3
 
 
 @dataclass
@@ -41,6 +45,7 @@ class AlbumOutcome:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
     error: str = ""
+    asked: bool = False  # album.getInfo was asked (not answered from the cache)
 
 
 @dataclass
@@ -50,6 +55,7 @@ class EnhanceReport:
     seconds: float = 0.0
     files_written: int = 0
     warnings: list[str] = field(default_factory=list)
+    user_plays_read: bool = True  # user.getTopAlbums answered
 
     def count(self, status: str) -> int:
         return sum(1 for a in self.albums if a.status == status)
@@ -58,10 +64,18 @@ class EnhanceReport:
     def unmatched(self) -> int:
         return sum(1 for a in self.albums if not a.matched and a.status != "failed")
 
+    def summary(self, dry_run: bool) -> str:
+        plays = (f"{self.unmatched} not in the user's top albums" if self.user_plays_read
+                 else "the user's play counts could not be read (kept as they were)")
+        return (f"{len(self.albums)} albums: {self.count('updated')} {'would change' if dry_run else 'updated'}, "
+                f"{self.count('unchanged')} unchanged, {plays}, {self.count('failed')} failed; "
+                f"{self.requests} requests in {self.seconds:.1f} s; {self.files_written} files written")
+
     def to_json(self) -> dict:
         return {
             "updated": self.count("updated"), "unchanged": self.count("unchanged"),
-            "failed": self.count("failed"), "unmatched": self.unmatched, "requests": self.requests,
+            "failed": self.count("failed"), "unmatched": self.unmatched if self.user_plays_read else None,
+            "user_plays_read": self.user_plays_read, "requests": self.requests,
             "seconds": round(self.seconds, 3), "files_written": self.files_written, "warnings": self.warnings,
             "albums": [{"slug": a.slug, "status": a.status, "matched": a.matched, "error": a.error or None,
                         "refused": a.refused,
@@ -70,23 +84,17 @@ class EnhanceReport:
         }
 
 
-def _parse_iso(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return None
+def _parse_iso(value: Any, now: float) -> int | None:
+    when = safe_time(value, now)
+    return int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()) if when else None
 
 
-def _ledger_latest(ledger: Ledger | None) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
+def _ledger_latest(ledger: Ledger) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
     """Latest accepted play per slug and per album key, and when each key last got a play."""
     by_slug: dict[str, int] = {}
     by_key: dict[str, int] = {}
     sent: dict[str, float] = {}
-    for e in ledger.entries.values() if ledger else []:
-        if e.status != ACCEPTED:
-            continue
+    for e in ledger.accepted():
         key = album_key(e.album_artist or e.artist, e.album)
         if e.slug:
             by_slug[e.slug] = max(by_slug.get(e.slug, 0), e.timestamp)
@@ -97,14 +105,14 @@ def _ledger_latest(ledger: Ledger | None) -> tuple[dict[str, int], dict[str, int
     return by_slug, by_key, sent
 
 
-def enhance(store: Store, client: LastFM, username: str, cache: Cache, ledger: Ledger | None,
-            queries: list[str] | None = None, max_age: float = DEFAULT_MAX_AGE, refresh: bool = False,
-            dry_run: bool = False, now: float | None = None,
-            on_album: Callable[[AlbumOutcome], None] | None = None) -> EnhanceReport:
+def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT_MAX_AGE, refresh: bool = False,
+            dry_run: bool = False, on_album: Callable[[AlbumOutcome], None] | None = None) -> EnhanceReport:
     started = time.monotonic()
-    now = time.time() if now is None else now
-    stamp = iso_utc(now)
+    now = app.clock()
     report = EnhanceReport()
+    store, cache = app.store, app.cache
+    username = app.lastfm_user()
+    client = app.client()
     requests_before = client.requests
     entries = {slug: e for e in store.index() if (slug := entry_slug(e))}
     if queries:
@@ -113,16 +121,18 @@ def enhance(store: Store, client: LastFM, username: str, cache: Cache, ledger: L
     else:
         slugs = list(entries)
 
-    top: dict[str, int] | None = {}
+    top: dict[str, int] | None
     try:
-        for item in client.all_top_albums(username):
+        top = {}
+        for item in client.top_albums(username):
             if item["playcount"] is None:
                 continue
             key = album_key(item["artist"], item["name"])
-            top[key] = top.get(key, 0) + item["playcount"]  # type: ignore[index]
+            top[key] = top.get(key, 0) + item["playcount"]
     except LastfmError as exc:
         top = None
-        report.warnings.append(f"user.getTopAlbums failed ({exc}); play counts kept where no other answer came")
+        report.user_plays_read = False
+        report.warnings.append(f"the user's play counts could not be read ({exc}); they are kept as they were")
 
     last_run = cache.entry(LAST_RUN)
     since = last_run[1] if last_run else now - FIRST_RUN_LOOKBACK
@@ -133,20 +143,27 @@ def enhance(store: Store, client: LastFM, username: str, cache: Cache, ledger: L
             recent[key] = max(recent.get(key, 0), play["timestamp"])
     except LastfmError as exc:
         report.warnings.append(f"user.getRecentTracks failed ({exc}); last scrobble times from the ledger only")
-    by_slug, by_key, sent = _ledger_latest(ledger)
+    by_slug, by_key, sent = _ledger_latest(app.ledger)
 
     index_changed = False
+    outage = 0  # temporary failures in a row: after a few, Last.fm is not asked again this run
     for slug in slugs:
         outcome = AlbumOutcome(slug, "unchanged")
         report.albums.append(outcome)
         try:
             values = _enhance_album(store, client, username, cache, slug, top, recent, by_slug, by_key, sent,
-                                    max_age, refresh, dry_run, stamp, outcome)
+                                    max_age, refresh, dry_run, now, outcome,
+                                    offline=outage >= OUTAGE_AFTER)
+            outage = 0 if outcome.asked else outage
+        except LastfmTemporary as exc:
+            outage += 1
+            outcome.status, outcome.error = "failed", str(exc)
+            values = None
         except (CollectionError, LastfmError) as exc:
             outcome.status, outcome.error = "failed", str(exc)
             values = None
         entry = entries.get(slug)
-        if entry is not None and values is not None and apply_index(entry, values):
+        if entry is not None and values is not None and apply_index(entry, values, now):
             index_changed = True
         if outcome.status == "updated" and not dry_run:
             report.files_written += 1
@@ -164,8 +181,8 @@ def enhance(store: Store, client: LastFM, username: str, cache: Cache, ledger: L
 def _enhance_album(store: Store, client: LastFM, username: str, cache: Cache, slug: str,
                    top: dict[str, int] | None, recent: dict[str, int],
                    by_slug: dict[str, int], by_key: dict[str, int], sent: dict[str, float],
-                   max_age: float, refresh: bool, dry_run: bool, stamp: str,
-                   outcome: AlbumOutcome) -> dict[str, Any]:
+                   max_age: float, refresh: bool, dry_run: bool, now: float,
+                   outcome: AlbumOutcome, offline: bool = False) -> dict[str, Any]:
     """Update one album's file (unless dry_run); returns its Last.fm values as they now stand."""
     data, fmt = store.read_album(slug)  # read once: the model and the rewrite share it
     album = album_from_data(data, slug, store.album_path(slug))
@@ -173,12 +190,15 @@ def _enhance_album(store: Store, client: LastFM, username: str, cache: Cache, sl
     key = album_key(album.artist, album.title)
     outcome.matched = top is not None and key in top
     cached = cache.entry(f"enhance\t{key}")
-    fresh = cached is not None and not refresh and (time.time() - cached[0]) <= max_age
+    fresh = cached is not None and not refresh and (now - cached[0]) <= max_age
     played_since = cached is not None and max(sent.get(key, 0.0), sent.get(slug, 0.0)) > cached[0]
     info: dict | None
     if fresh and (outcome.matched or not played_since):
         info = cached[1]  # type: ignore[index]
+    elif offline:
+        raise LastfmTemporary("Last.fm did not answer the albums before this one; not asked again this run")
     else:
+        outcome.asked = True
         try:
             info = client.album_info(album.artist, album.title, username=username, autocorrect=True)
         except LastfmNotFound:
@@ -190,20 +210,20 @@ def _enhance_album(store: Store, client: LastFM, username: str, cache: Cache, sl
         for name in ("listeners", "playcount", "url", "mbid", "tags"):
             if info.get(name) is not None or name in ("listeners", "playcount"):
                 raw[name] = info.get(name)
-        if info.get("userplaycount") is not None:
+        if info.get("userplaycount") is not None and top is not None:
             raw["userplaycount"] = info["userplaycount"]
     if outcome.matched:
         raw["userplaycount"] = top[key]  # type: ignore[index]
     elif top is not None and "userplaycount" not in raw:
         raw["userplaycount"] = 0  # not among everything the user played
-    latest = max(filter(None, [_parse_iso(before.get("last_scrobbled")), by_slug.get(slug),
+    latest = max(filter(None, [_parse_iso(before.get("last_scrobbled"), now), by_slug.get(slug),
                                by_key.get(key), recent.get(key)]), default=None)
     if latest:
         raw["last_scrobbled"] = iso_utc(latest)
-    checked = check(raw)
+    checked = check(raw, now)
     outcome.refused = checked.refused
     target = copy.deepcopy(data) if dry_run else data
-    outcome.changes = apply_album(target, checked.values, stamp)
+    outcome.changes = apply_album(target, checked.values, iso_utc(now) or "", now)
     if outcome.changes:
         outcome.status = "updated"
         if not dry_run:

@@ -1,24 +1,31 @@
-"""The project's exceptions: one base class, each with the exit code main.py maps it to."""
+"""The project's exit statuses and exceptions: one base class, each class carrying the status main.py exits with."""
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PARTLY_IGNORED = 3
-EXIT_TRY_LATER = 75
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Every exit status the commands use, and only these (documented in the README)."""
+
+    OK = 0
+    ERROR = 1  # broken file, unknown album, Last.fm refused, not signed in
+    USAGE = 2  # bad option, impossible time, ambiguous album
+    PARTLY_IGNORED = 3  # sent, but Last.fm ignored some scrobbles
+    TRY_LATER = 75  # temporary failure (EX_TEMPFAIL): network, Last.fm busy, another process holds a lock
+    INTERRUPTED = 130  # Ctrl-C
 
 
 class RussfmError(Exception):
     """Base class: the message is one line, safe to show (never holds a secret)."""
 
-    exit_code = EXIT_ERROR
+    exit_status = ExitStatus.ERROR
 
 
 class UsageError(RussfmError):
     """The command line asked for something impossible (bad time, bad track range)."""
 
-    exit_code = EXIT_USAGE
+    exit_status = ExitStatus.USAGE
 
 
 class ConfigError(RussfmError):
@@ -34,9 +41,9 @@ class AlbumNotFound(CollectionError):
 
 
 class AmbiguousAlbum(RussfmError):
-    """Free text matched several albums; `candidates` lists them."""
+    """What the user typed matched several albums; `candidates` lists them."""
 
-    exit_code = EXIT_USAGE
+    exit_status = ExitStatus.USAGE
 
     def __init__(self, message: str, candidates: list[str]) -> None:
         super().__init__(message)
@@ -47,18 +54,35 @@ class PlanError(UsageError):
     """The requested listening schedule cannot be scrobbled (future, too old, empty)."""
 
 
-class LastfmError(RussfmError):
-    """Last.fm refused or failed a request; `code` is Last.fm's error code when it gave one."""
+class StateError(RussfmError):
+    """A file in the private state folder cannot be read or written."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+
+class Busy(RussfmError):
+    """Another process holds a lock this command needs; worth trying again shortly."""
+
+    exit_status = ExitStatus.TRY_LATER
+
+
+class QueueBusy(RussfmError):
+    """Another `queue run` is going: cron's next run will do the work, so this is not a failure."""
+
+    exit_status = ExitStatus.OK
+
+
+class LastfmError(RussfmError):
+    """Last.fm refused or failed a request; `code` is Last.fm's error code, `method` the API method."""
+
+    def __init__(self, message: str, code: int | None = None, method: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.method = method
 
 
 class LastfmTemporary(LastfmError):
     """Worth trying again later: service offline (11), busy (16), rate limited (29), 5xx, network."""
 
-    exit_code = EXIT_TRY_LATER
+    exit_status = ExitStatus.TRY_LATER
 
 
 class RequestNotSent(LastfmTemporary):
@@ -89,8 +113,12 @@ class LastfmNotFound(LastfmError):
     """Error 6 on a read: no such album, user or page."""
 
 
+class PrivateProfile(LastfmError):
+    """Error 17: the user's listening history is hidden."""
+
+
 class CapReached(LastfmTemporary):
-    """Last.fm's daily scrobble limit was reached (ignored code 5, or error 29 after many accepted)."""
+    """Last.fm's daily scrobble limit was reached (ignored code 5, or error 29 on track.scrobble)."""
 
 
 class OverlapError(RussfmError):

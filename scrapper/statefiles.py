@@ -1,4 +1,4 @@
-"""The private state folder: 0700 folder, 0600 files from the moment they exist, and run locks."""
+"""The private state folder: 0700 folder, 0600 files from the moment they exist, and locks that name their holder."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from errors import EXIT_TRY_LATER, ConfigError, RussfmError
+from errors import Busy, StateError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-
-
-class Busy(RussfmError):
-    """Another process holds the lock; worth trying again shortly."""
-
-    exit_code = EXIT_TRY_LATER
+POLL_SECONDS = 0.05
 
 
 def private_dir(path: Path) -> Path:
@@ -30,17 +26,20 @@ def private_dir(path: Path) -> Path:
         if path.stat().st_mode & 0o077:
             path.chmod(DIR_MODE)
     except OSError as exc:
-        raise ConfigError(f"cannot use state folder {path}: {exc.strerror}") from None
+        raise StateError(f"cannot use state folder {path}: {exc.strerror}") from None
     return path
 
 
 def private_file(path: Path) -> Path:
     """Make sure the file exists and was created 0600 (sqlite then keeps that mode for its journals)."""
     private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-    os.close(fd)
-    if path.stat().st_mode & 0o077:
-        path.chmod(FILE_MODE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        os.close(fd)
+        if path.stat().st_mode & 0o077:
+            path.chmod(FILE_MODE)
+    except OSError as exc:
+        raise StateError(f"cannot use {path}: {exc.strerror}") from None
     return path
 
 
@@ -65,33 +64,82 @@ def read_private_json(path: Path) -> object | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path} cannot be read ({exc.__class__.__name__}); remove it to start afresh") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise StateError(f"{path} cannot be read ({exc.__class__.__name__}); remove it to start afresh") from None
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, as the holder wrote it."""
+
+    command: str
+    pid: int
+
+    def __str__(self) -> str:
+        return f"`{self.command}` (pid {self.pid})"
+
+
+def lock_holder(path: Path) -> Holder | None:
+    """The holder named in a lock file, or None when unknown (the name is written just after locking)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "null")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("command"), str) or not isinstance(data.get("pid"), int):
+        return None
+    return Holder(data["command"], data["pid"])
+
+
+def _try_flock(fd: int, mode: int) -> bool:
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+
+
+def busy_message(path: Path, what: str) -> str:
+    holder = lock_holder(path)
+    by = f"{holder} holds it" if holder else f"another process holds {path.name}"
+    return f"{what}: {by}; try again shortly"
 
 
 @contextmanager
-def run_lock(path: Path, wait: float = 0.0) -> Iterator[None]:
-    """An exclusive lock held for as long as this process lives in the block.
+def file_lock(path: Path, command: str, wait: float = 0.0, what: str = "busy",
+              shared: bool = False) -> Iterator[None]:
+    """An exclusive (or shared) lock for as long as the block runs, waiting up to `wait` seconds.
 
     The kernel drops a flock when its holder dies, so a lock left by a killed
-    run is simply taken over.
+    process is simply taken over. The holder's command and pid are written
+    into an exclusive lock's file so that a waiting command can name it.
     """
     private_file(path)
     fd = os.open(path, os.O_RDWR)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     deadline = time.monotonic() + wait
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise Busy(f"another run of this tool is sending (it holds {path}); try again shortly") from None
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        while not _try_flock(fd, mode):
+            if time.monotonic() >= deadline:
+                raise Busy(busy_message(path, what))
+            time.sleep(POLL_SECONDS)
+        if not shared:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"command": command, "pid": os.getpid()}).encode(), 0)
         yield
+    finally:
+        os.close(fd)
+
+
+def is_locked(path: Path, shared_probe: bool = False) -> bool:
+    """Whether someone holds the lock now (an exclusive probe; with shared_probe, only exclusive holders count)."""
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        if _try_flock(fd, fcntl.LOCK_SH if shared_probe else fcntl.LOCK_EX):
+            return False
+        return True
     finally:
         os.close(fd)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -12,6 +14,8 @@ import pytest
 
 from main import cli
 from tests.conftest import REPO
+
+SOON = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
 
 
 def all_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -41,7 +45,7 @@ def test_dry_run_on_the_bundled_collection(run_cli):
 def test_bundled_collection_is_all_usable(run_cli):
     result = run_cli("albums", "check", "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"albums": 14, "broken": []}
+    assert json.loads(result.stdout) == {"albums": 14, "broken": [], "warnings": []}
 
 
 def test_albums_show_json(run_cli):
@@ -54,7 +58,8 @@ def test_albums_show_json(run_cli):
     (["scrobble", "album", "no such record", "--dry-run"], 1, "no album"),
     (["scrobble", "album", "rush", "--dry-run"], 2, "matches 2 albums"),
     (["scrobble", "album", "2112", "--dry-run", "--finished-at", "tomorrow"], 2, "cannot read 'tomorrow'"),
-    (["scrobble", "album", "2112", "--dry-run", "--finished-at", "2099-01-01T00:00"], 2, "in the future"),
+    (["scrobble", "album", "2112", "--dry-run", "--finished-at", SOON], 2, "in the future"),
+    (["scrobble", "album", "2112", "--dry-run", "--finished-at", "2099-01-01T00:00"], 2, "out of range"),
     (["scrobble", "album", "2112", "--dry-run", "--started-at", "20d ago"], 2, "14 days"),
     (["scrobble", "album", "2112", "--dry-run", "--tracks", "9"], 2, "outside tracks"),
     (["scrobble", "album", "2112", "--dry-run", "--side", "Q"], 2, "no side Q"),
@@ -105,7 +110,7 @@ def test_progress_bars_only_on_a_terminal_and_not_with_quiet(monkeypatch, tmp_pa
     import io
 
     from config import Settings
-    from main import progress_bar
+    from cli.output import progress_bar
 
     settings = Settings(data_dir=tmp_path, state_dir=tmp_path)
     fake = io.StringIO()
@@ -118,5 +123,5 @@ def test_progress_bars_only_on_a_terminal_and_not_with_quiet(monkeypatch, tmp_pa
     bar.update(5)
     bar.close()
     assert "/10 [" in fake.getvalue()  # drawn on stderr
-    settings.quiet = True
-    assert progress_bar(settings, 10) is None
+    assert progress_bar(replace(settings, quiet=True), 10) is None
+    assert progress_bar(settings, 10, as_json=True) is None

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from app import App
 from config import Settings
-from scrobble import queue, service
+from scrobble import queue
 from scrobble.ledger import ACCEPTED, Ledger
 from scrobble.planner import OLDEST_ALLOWED
-from scrobble.sender import RetryPolicy
-from statefiles import run_lock
+from scrobble.queue_run import QUEUE_LOCK, run_queue
+from scrobble.queue_status import queue_status
+from scrobble.timeparse import iso_utc
+from statefiles import file_lock
 from tests.conftest import REPO, scrobbles
-
-FAST = RetryPolicy(base_delay=0.01)
 
 
 def add(run_cli, *args: str) -> dict:
@@ -41,7 +42,7 @@ def status(run_cli) -> dict:
 def check_times(state_dir: Path, now: float) -> list:
     """Every timed entry inside Last.fm's window, and no two listens overlapping."""
     with Ledger(state_dir) as ledger:
-        timed = sorted((e for e in ledger.entries.values() if e.timed), key=lambda e: e.timestamp)
+        timed = sorted((e for e in ledger.latest(100_000) if e.timed), key=lambda e: e.timestamp)
     for e in timed:
         assert now - OLDEST_ALLOWED <= e.timestamp <= now
     for a, b in zip(timed, timed[1:]):
@@ -145,11 +146,13 @@ def test_rate_limit_29_with_few_accepted_is_temporary(run_cli, signed_in, emulat
 
 
 def test_scheduled_job_waits(run_cli, signed_in, emulator):
-    add(run_cli, "2112", "--at", "2099-01-01T00:00")
+    when = int(time.time()) + 30 * 86400
+    add(run_cli, "2112", "--at", str(when))
     result, data = run(run_cli)
     assert result.exit_code == 0 and data["accepted"] == 0
     job = status(run_cli)["jobs"][0]
-    assert job["waiting_reason"] == "scheduled" and job["scheduled_at"].startswith("2099-01-01")
+    assert job["waiting_reason"] == "scheduled" and job["scheduled_at"] == iso_utc(when)
+    assert run_cli("scrobble", "queue", "add", "2112", "--at", "2099-01-01T00:00", "--force").exit_code == 2
 
 
 def test_fixed_time(run_cli, signed_in, emulator):
@@ -203,7 +206,7 @@ def test_not_signed_in_exits_1(run_cli, lastfm_env):
 
 def test_one_run_at_a_time(run_cli, signed_in, emulator, state_dir: Path):
     add(run_cli, "2112")
-    with run_lock(state_dir / queue.QUEUE_LOCK):
+    with file_lock(state_dir / QUEUE_LOCK, "scrobble queue run"):
         result = run_cli("scrobble", "queue", "run")
     assert result.exit_code == 0 and "another" in result.stdout
     assert scrobbles(emulator) == []
@@ -212,8 +215,8 @@ def test_one_run_at_a_time(run_cli, signed_in, emulator, state_dir: Path):
 def test_stale_lock_from_a_killed_run_is_taken_over(run_cli, signed_in, emulator, state_dir: Path):
     add(run_cli, "2112")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys,time; sys.path.insert(0,'scrapper'); from pathlib import Path; from statefiles import run_lock\n"
-        f"with run_lock(Path({str(state_dir)!r}) / 'queue.lock'):\n    print('held', flush=True); time.sleep(60)")],
+        "import sys,time; sys.path.insert(0,'scrapper'); from pathlib import Path; from statefiles import file_lock\n"
+        f"with file_lock(Path({str(state_dir)!r}) / 'queue.lock', 'x'):\n    print('held', flush=True); time.sleep(60)")],
         cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     assert "another" in run_cli("scrobble", "queue", "run").stdout
@@ -223,51 +226,50 @@ def test_stale_lock_from_a_killed_run_is_taken_over(run_cli, signed_in, emulator
     assert result.exit_code == 0 and data["accepted"] == 6
 
 
-def core_settings(settings: Settings, state_dir: Path) -> Settings:
-    settings.state_dir = state_dir
-    return settings
-
-
 def test_no_room_left_in_the_window(settings: Settings, signed_in, emulator, state_dir: Path):
     now = time.time()
-    with Ledger(state_dir) as ledger:
+    with Ledger(state_dir) as ledger, ledger.locked():
         filler = ledger.add([{"artist": "Radio", "track": "All Day", "album": "", "album_artist": "",
                               "timestamp": int(now) - OLDEST_ALLOWED, "duration": OLDEST_ALLOWED - 600}])
         ledger.mark(filler, ACCEPTED)
-    result = in_process_run(settings, state_dir, ["2112-814617"], now)
-    assert result.waiting == "no_room" and not result.report.accepted
-    with Ledger(state_dir) as ledger:
-        info = queue.job_status(ledger, settings, now)
-    assert info["jobs"][0]["waiting_reason"] == "no_room"
+    result = in_process_run(settings, ["2112-814617"], now)
+    assert result.waiting == "no_room" and not result.accepted
+    app = App(settings, clock=lambda: now)
+    try:
+        info = queue_status(app)
+    finally:
+        app.close()
+    assert info.jobs[0].waiting == "no_room"
     # Forty minutes later there is room for the 38½-minute album.
     emulator.emulator.clock = lambda: now + 2400
     try:
-        later = in_process_run(settings, state_dir, [], now + 2400)
+        later = in_process_run(settings, [], now + 2400)
     finally:
         emulator.emulator.clock = time.time
-    assert len(later.report.accepted) == 6
+    assert later.accepted == 6
 
 
-def in_process_run(settings: Settings, state_dir: Path, slugs: list[str], now: float):
-    from collection.store import Store
-
-    settings = core_settings(settings, state_dir)
-    emulator_clock = lambda: now  # noqa: E731
-    with service.online(settings, clock=emulator_clock) as ctx:
+def in_process_run(settings: Settings, slugs: list[str], now: float):
+    app = App(settings, "scrobble queue run", clock=lambda: now)
+    try:
         if slugs:
-            queue.add_job(ctx.ledger, Store(settings.data_dir), slugs, now)
-        return queue.run_queue(ctx, clock=emulator_clock, policy=FAST)
+            queue.add_job(app, slugs, False, queue.Filters(), queue.QueueOptions())
+        return run_queue(app)
+    finally:
+        app.close()
 
 
 def test_expired_timing_is_redone(settings: Settings, signed_in, emulator, state_dir: Path):
     """An album timed by a run that never sent it is timed afresh once its times grew too old."""
     now = time.time()
-    from collection.store import Store
-
-    with service.online(settings) as ctx:
-        queue.add_job(ctx.ledger, Store(settings.data_dir), ["2112-814617"], now)
-        group = [e for e in ctx.ledger.entries.values() if e.job]
-        ctx.ledger.retime(group, int(now) - 15 * 86400)
-        result = queue.run_queue(ctx, clock=lambda: now, policy=FAST)
-    assert len(result.report.accepted) == 6 and result.report.ignored == []
+    app = App(settings, clock=lambda: now)
+    try:
+        queue.add_job(app, ["2112-814617"], False, queue.Filters(), queue.QueueOptions())
+        with app.ledger.locked():
+            group = app.ledger.untimed_album("1", "2112-814617")
+            app.ledger.retime(group, int(now) - 15 * 86400)
+        result = run_queue(app)
+    finally:
+        app.close()
+    assert result.accepted == 6 and result.ignored == 0
     check_times(state_dir, now)

@@ -12,7 +12,6 @@ from config import Settings
 from errors import LastfmError, OutcomeUnknown
 from lastfm import responses
 from lastfm.client import LastFM
-from lastfm.throttle import Throttle
 from tests.conftest import RECORDINGS
 
 replay = vcr.VCR(
@@ -30,7 +29,7 @@ def cassette(name: str):
 @pytest.fixture
 def client(tmp_path: Path) -> LastFM:
     settings = Settings(data_dir=tmp_path, state_dir=tmp_path, api_key="k" * 32, api_secret="s" * 32)
-    return LastFM(settings, throttle=Throttle(1000, 1.0))
+    return LastFM(settings)
 
 
 def test_album_info(client: LastFM):
@@ -62,7 +61,7 @@ def test_recent_tracks_skip_now_playing(client: LastFM):
     with cassette("TestPyLastUser.test_get_recent_tracks_from_to.yaml"):
         plays = client.recent_tracks("RJ", 1311261000, 1311261300, limit=11)
     assert plays == [{"artist": "Johnny Cash", "track": "Ring of Fire", "album": "The Best Of",
-                      "timestamp": 1311261170}]
+                      "album_mbid": "ede12196-5b0c-4ccf-9caf-950574a69e5e", "timestamp": 1311261170}]
 
 
 def test_recent_tracks_empty(client: LastFM):
@@ -72,8 +71,8 @@ def test_recent_tracks_empty(client: LastFM):
 
 def test_top_albums(client: LastFM):
     with cassette("TestPyLastUser.test_user_top_albums.yaml"):
-        albums, pages = client.top_albums("RJ", limit=1)
-    assert pages == 26565
+        albums = client.top_albums("RJ", limit=1, max_pages=1)
+    assert client.requests == 1 and "claims 26565 pages; reading only the first 1" in client.warnings[0]
     assert albums == [{"name": "Doggystyle", "artist": "Snoop Dogg", "playcount": 417,
                        "mbid": "092bebff-dcf6-4fc4-8c34-837651703155",
                        "url": "https://www.last.fm/music/Snoop+Dogg/Doggystyle"}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 
@@ -38,7 +39,7 @@ def test_compilation_keeps_album_artist(run_cli, signed_in, emulator):
     result, data = send_album(run_cli, "90s alternative", "--finished-at", "2h ago")
     assert result.exit_code == 0 and data["accepted"] == 26
     held = scrobbles(emulator)
-    assert {s["album_artist"] for s in held} == {"Various"}
+    assert {s["album_artist"] for s in held} == {"Various Artists"}  # Last.fm's name for compilations
     assert len({s["artist"] for s in held}) == 26
     # 26 tracks without durations: one album.getInfo (not found), then one scrobble request.
     assert emulator.emulator.request_counts()["by_method"] == {"album.getinfo": 1, "track.scrobble": 1}
@@ -61,9 +62,12 @@ def test_human_output_shows_each_track(run_cli, signed_in, emulator):
 
 
 def test_rerun_is_refused_as_overlap_and_force_sends_nothing_twice(run_cli, signed_in, emulator):
-    args = ("2112-814617", "--finished-at", str(int(time.time()) - 1800))
+    finished = int(time.time()) - 1800
+    args = ("2112-814617", "--finished-at", str(finished))
     assert send_album(run_cli, *args)[0].exit_code == 0
-    again = run_cli("scrobble", "album", *args)
+    same, data = send_album(run_cli, *args)  # the very same listening: already there, nothing sent
+    assert same.exit_code == 0 and data["accepted"] == 0 and len(data["already_scrobbled"]) == 6
+    again = run_cli("scrobble", "album", "2112-814617", "--finished-at", str(finished + 300))
     assert again.exit_code == 1
     assert "overlaps Rush — 2112" in again.stderr and "--force" in again.stderr
     forced, data = send_album(run_cli, *args, "--force")
@@ -150,9 +154,10 @@ def test_fatal_errors_stop_and_keep_items_pending(run_cli, signed_in, emulator, 
 
 def test_unknown_outcome_with_lastfm_unreachable_stays_in_flight(run_cli, signed_in, emulator):
     emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "drop_after_commit": True})
-    emulator.emulator.add_fault({"method": "user.getrecenttracks", "times": 1, "http": 503})
+    emulator.emulator.add_fault({"method": "user.getrecenttracks", "times": 4, "http": 503})
     result = run_cli("scrobble", "album", "2112-814617", "--finished-at", "15m ago")
     assert result.exit_code == 75
+    assert emulator.emulator.request_counts()["by_method"]["user.getrecenttracks"] == 4  # reads are retried
     status = json.loads(run_cli("lastfm", "status", "--json").stdout)
     assert status["in_flight"] == 6 and status["pending"] == 0
     again = run_cli("scrobble", "history", "--json")
@@ -192,8 +197,11 @@ def test_single_track_and_now_playing(run_cli, signed_in, emulator):
     assert playing.exit_code == 0 and "now playing" in playing.stdout
     assert emulator.emulator.state.now_playing[USER][0]["track"] == "Madrigal"
     assert len(scrobbles(emulator)) == 1
-    future = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Madrigal", "--at", "2099-01-01T00:00")
-    assert future.exit_code == 2 and "future" in future.stderr
+    future = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Madrigal", "--at", "1d")
+    assert future.exit_code == 2 and "cannot read '1d'" in future.stderr
+    ahead = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Madrigal", "--at",
+                    str(int(time.time()) + 7200))
+    assert ahead.exit_code == 2 and "in the future" in ahead.stderr
 
 
 def test_not_signed_in(run_cli, lastfm_env, emulator):
@@ -263,13 +271,14 @@ def test_error_translation_in_one_place():
 
 
 def test_another_sender_holding_the_lock(run_cli, signed_in, emulator, state_dir, monkeypatch):
-    from scrobble import service
-    from statefiles import run_lock
+    from scrobble.sendlock import SEND_LOCK
+    from statefiles import file_lock
 
-    monkeypatch.setattr(service, "LOCK_WAIT_SECONDS", 0.3)
-    with run_lock(state_dir / service.SEND_LOCK):
+    monkeypatch.setenv("RUSSFM_LOCK_WAIT", "0.3")
+    with file_lock(state_dir / SEND_LOCK, "scrobble queue run"):
         result = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Tears")
-    assert result.exit_code == 75 and "another run of this tool is sending" in result.stderr
-    assert scrobbles(emulator) == []
+    assert result.exit_code == 75
+    assert f"`scrobble queue run` (pid {os.getpid()}) holds it" in result.stderr
+    assert "waiting" in result.stdout and scrobbles(emulator) == []
     later = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Lessons", "--at", "30m ago")
     assert later.exit_code == 0 and "2 accepted" in later.stdout  # the waiting one goes too

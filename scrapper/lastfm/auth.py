@@ -5,9 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from typing import TYPE_CHECKING
+
 from errors import LastfmTemporary, TokenNotAuthorised
-from lastfm.client import LastFM
 from lastfm.session import Session
+
+if TYPE_CHECKING:
+    from app import App
+    from lastfm.client import LastFM
 
 POLL_SECONDS = 3.0
 
@@ -35,3 +40,17 @@ def web_login(
 def mobile_login(client: LastFM, username: str, password: str) -> Session:
     name, key = client.mobile_session(username, password)
     return Session(name, key)
+
+
+def sign_in_web(app: App, show_url: Callable[[str], None], poll_every: float = POLL_SECONDS) -> Session:
+    """The web flow, and the session saved privately in the state folder."""
+    session = web_login(app.client(), show_url, poll_every)
+    app.sessions.save(session)
+    return session
+
+
+def sign_in_mobile(app: App, username: str, password: str) -> Session:
+    """A mobile session from user name and password (used once, never stored), saved privately."""
+    session = mobile_login(app.client(), username, password)
+    app.sessions.save(session)
+    return session

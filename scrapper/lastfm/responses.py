@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 from xml.dom.minidom import Document, Element
 
 from errors import OutcomeUnknown
 
+EARLIEST_SCROBBLE = 1009843200  # 2002-01-01: no scrobble is older than Last.fm itself
 IGNORED_REASONS = {
     1: "artist name filtered (e.g. 'Various' or 'Unknown Artist')",
     2: "track name filtered",
@@ -146,27 +149,59 @@ def user_info(doc: Document) -> dict:
     }
 
 
-def recent_tracks(doc: Document) -> tuple[list[dict], int]:
-    """Dated plays on this page (now-playing left out) and the number of pages."""
-    node = root(doc, "recenttracks")
+@dataclass
+class Page:
+    """One page of a paged read: its items, and the totals Last.fm claims (checked by the caller)."""
+
+    items: list[dict]
+    page: int
+    total_pages: int
+    total: int | None
+    now_playing: dict | None = None
+    refused: int = 0  # rows left out because a value was impossible (a time before 2002 or in the future)
+
+
+def _paging(node: Element) -> tuple[int, int, int | None]:
     pages = integer(node.getAttribute("totalPages"))
     if pages is None:
-        raise ValueError("recenttracks without totalPages")
+        raise ValueError(f"<{node.tagName}> without totalPages")
+    total = integer(node.getAttribute("total")) if node.hasAttribute("total") else None
+    return integer(node.getAttribute("page")) or 1, pages, total
+
+
+def plausible_time(stamp: int | None, now: float | None = None) -> bool:
+    """A scrobble time Last.fm could really hold: after Last.fm began, and not ahead of now by over a day."""
+    return stamp is not None and EARLIEST_SCROBBLE <= stamp <= (now or time.time()) + 86400
+
+
+def recent_tracks(doc: Document) -> Page:
+    """Dated plays on this page, newest first (the now-playing row apart), and the paging totals."""
+    node = root(doc, "recenttracks")
+    page, pages, total = _paging(node)
     plays = []
+    playing = None
+    refused = 0
+    now = time.time()
     for item in _children(node, "track"):
-        date = _child(item, "date")
-        if item.getAttribute("nowplaying") == "true" or date is None:
-            continue
-        stamp = integer(date.getAttribute("uts"))
-        if stamp is None:
-            continue
-        plays.append({
-            "artist": text(item, "artist") or text(_child(item, "artist"), "name"),
+        artist = _child(item, "artist")
+        album = _child(item, "album")
+        play: dict[str, Any] = {
+            "artist": text(item, "artist") or text(artist, "name"),
             "track": text(item, "name"),
             "album": text(item, "album"),
-            "timestamp": stamp,
-        })
-    return plays, pages
+            "album_mbid": album.getAttribute("mbid").strip() if album is not None else "",
+        }
+        date = _child(item, "date")
+        if item.getAttribute("nowplaying") == "true":
+            playing = play
+            continue
+        stamp = integer(date.getAttribute("uts")) if date is not None else None
+        if not plausible_time(stamp, now) or not play["artist"] or not play["track"]:
+            refused += 1
+            continue
+        play["timestamp"] = stamp
+        plays.append(play)
+    return Page(plays, page, pages, total, playing, refused)
 
 
 def album_info(doc: Document) -> dict:
@@ -191,9 +226,9 @@ def album_info(doc: Document) -> dict:
     }
 
 
-def top_albums(doc: Document) -> tuple[list[dict], int]:
+def top_albums(doc: Document) -> Page:
     node = root(doc, "topalbums")
-    pages = integer(node.getAttribute("totalPages")) or 0
+    page, pages, total = _paging(node)
     out = []
     for item in _children(node, "album"):
         artist = _child(item, "artist")
@@ -204,4 +239,27 @@ def top_albums(doc: Document) -> tuple[list[dict], int]:
             "mbid": text(item, "mbid"),
             "url": text(item, "url"),
         })
-    return out, pages
+    return Page(out, page, pages, total)
+
+
+def top_artists(doc: Document) -> Page:
+    node = root(doc, "topartists")
+    page, pages, total = _paging(node)
+    out = [{"name": text(item, "name"), "playcount": integer(text(item, "playcount")),
+            "mbid": text(item, "mbid"), "url": text(item, "url")}
+           for item in _children(node, "artist")]
+    return Page(out, page, pages, total)
+
+
+def album_search(doc: Document) -> list[dict]:
+    """album.search matches (pylast strips the `opensearch:` prefix before parsing)."""
+    node = root(doc, "results")
+    matches = _child(node, "albummatches")
+    out = []
+    for item in _children(matches, "album") if matches is not None else []:
+        out.append({
+            "name": text(item, "name"), "artist": text(item, "artist"),
+            "url": text(item, "url"), "mbid": text(item, "mbid"),
+            "listeners": integer(text(item, "listeners")) if _child(item, "listeners") is not None else None,
+        })
+    return out

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from cache import Cache
 from collection.album import Album
 from collection.names import fold, title_key
 from collection.tracklist import Track
 from errors import LastfmNotFound, LastfmTemporary
-from lastfm.client import LastFM
 from scrobble.planner import DurationFiller
+
+if TYPE_CHECKING:
+    from lastfm.client import LastFM
 
 log = logging.getLogger("russfm.durations")
 MAX_AGE = 30 * 86400  # a record's track lengths hardly change

@@ -1,28 +1,54 @@
-"""The ledger: every scrobble and its state (pending, in_flight, accepted, ignored, failed), in sqlitedict.
+"""The ledger: every scrobble and its state, in sqlitedict tables shared by every process, read fresh on each use.
 
-Each state change is committed before the next step, so a kill at any
-moment leaves a true record. The ledger never touches the network.
+Rows are sqlitedict values (JSON) in the `scrobbles`, `jobs` and `meta`
+tables of ledger.sqlite. Queries go through sqlite3 and expression indexes
+over those JSON values, so no process ever works from a copy read earlier.
+Every change is a read-modify-write done while holding the ledger lock and
+committed before the lock is released; the ledger never touches the network.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from sqlitedict import SqliteDict
 
 from collection.names import fold
-from statefiles import private_file
+from errors import StateError
+from lastfm.responses import reason_text
+from scrobble.timeparse import iso_utc
+from statefiles import file_lock, private_file
 
 LEDGER_FILE = "ledger.sqlite"
+LEDGER_LOCK = "ledger.lock"
+LOCK_WAIT_SECONDS = 60.0  # writes are short; this only guards against a stuck process
 PENDING, IN_FLIGHT, ACCEPTED, IGNORED, FAILED, CANCELLED = (
     "pending", "in_flight", "accepted", "ignored", "failed", "cancelled",
 )
 LIVE = (PENDING, IN_FLIGHT, ACCEPTED)  # a listen that stands, or will
+ACTIVE, PAUSED, ADDING = "active", "paused", "adding"
+MAX_TRACK_SECONDS = 24 * 3600  # bounds the search for listens that reach into a time span
+
+# The expressions the indexes are built on; queries must spell them the same way to use them.
+STATUS = "json_extract(value, '$.status')"
+JOB = "json_extract(value, '$.job')"
+TS = "json_extract(value, '$.timestamp')"
+SENT = "json_extract(value, '$.sent_at')"
+SLUG = "json_extract(value, '$.slug')"
+SPAN = "json_extract(value, '$.span')"
+INDEXES = {
+    "scrobbles_by_time": f"{TS}",
+    "scrobbles_by_state": f"{STATUS}, {JOB}, {TS}, {SLUG}, {SPAN}",
+    "scrobbles_by_sent": f"{STATUS}, {SENT}",
+}
 
 
 @dataclass
@@ -64,6 +90,16 @@ class Entry:
     def end(self) -> int:
         return self.timestamp + max(self.duration, 1)
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry as commands show it (`scrobble history --json`, the send report)."""
+        return {
+            "artist": self.artist, "track": self.track, "album": self.album, "album_artist": self.album_artist,
+            "timestamp": self.timestamp if self.timed else None, "time": iso_utc(self.timestamp) if self.timed else None,
+            "status": self.status, "code": self.code, "reason": reason_text(self.code, self.message) or None,
+            "message": self.message, "corrections": self.corrections, "job": self.job, "deferred": self.deferred,
+            "slug": self.slug or None,
+        }
+
     def item(self) -> dict[str, Any]:
         """What track.scrobble gets."""
         return {
@@ -73,30 +109,85 @@ class Entry:
         }
 
 
+_ENTRY_FIELDS = {f.name for f in fields(Entry)}
+
+
+def entry_from_row(key: str, row: object) -> Entry:
+    """An Entry from its stored JSON; a row that is not one is reported, never half-read."""
+    if not isinstance(row, dict) or not _ENTRY_FIELDS.issuperset(row):
+        raise StateError(f"ledger row {key} is not a scrobble; the ledger file may be damaged")
+    try:
+        entry = Entry(**row)
+    except TypeError:
+        raise StateError(f"ledger row {key} misses fields; the ledger file may be damaged") from None
+    if not isinstance(entry.timestamp, int) or not isinstance(entry.duration, int) \
+            or not isinstance(entry.artist, str) or not isinstance(entry.track, str):
+        raise StateError(f"ledger row {key} holds values of the wrong type")
+    return entry
+
+
 def identity(artist: str, track: str, timestamp: int) -> tuple[str, str, int]:
     return (fold(artist), fold(track), int(timestamp))
 
 
-class Ledger:
-    """All entries are read once on open; writes go through and are committed per step."""
+@dataclass
+class Job:
+    """A queue job: albums queued together, and how they are timed."""
 
-    def __init__(self, state_dir: Path, clock: Callable[[], float] = time.time) -> None:
+    id: str
+    created_at: float
+    status: str  # adding (being written), active, paused, cancelled
+    albums: list[str]
+    scheduled_at: int | None = None
+    timing: str = "when sent"  # or "fixed"
+
+    @classmethod
+    def from_row(cls, row: object) -> Job:
+        if not isinstance(row, dict):
+            raise StateError("a queue job in the ledger is not an object")
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in row.items() if k in known})
+        except TypeError:
+            raise StateError(f"queue job {row.get('id')!r} in the ledger misses fields") from None
+
+
+def _decode(value: str | bytes) -> Any:
+    return json.loads(value)
+
+
+class Ledger:
+    """The shared ledger. Reads are fresh queries; writes need `with ledger.locked():` around the
+    read-modify-write, and each write call commits before it returns."""
+
+    def __init__(self, state_dir: Path, command: str = "russfm", clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        path = private_file(Path(state_dir) / LEDGER_FILE)
-        self._db = SqliteDict(str(path), tablename="scrobbles", autocommit=False,
-                              encode=json.dumps, decode=json.loads, outer_stack=False)
-        self._meta = SqliteDict(str(path), tablename="meta", autocommit=False,
-                                encode=json.dumps, decode=json.loads, outer_stack=False)
-        self._jobs = SqliteDict(str(path), tablename="jobs", autocommit=False,
-                                encode=json.dumps, decode=json.loads, outer_stack=False)
-        self.entries: dict[str, Entry] = {k: Entry(**v) for k, v in self._db.items()}
-        self._by_key = {e.key: e for e in self.entries.values() if e.status in LIVE and e.timed}
-        self.jobs: dict[str, dict] = dict(self._jobs.items())
+        self.command = command
+        self.state_dir = Path(state_dir)
+        self.path = private_file(self.state_dir / LEDGER_FILE)
+        self._lock_depth = 0
+        try:
+            self._sql = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS)
+            self._tables: dict[str, SqliteDict] = {}
+            for table in ("scrobbles", "jobs", "meta"):
+                db = SqliteDict(str(self.path), tablename=table, autocommit=False, journal_mode="WAL",
+                                encode=json.dumps, decode=_decode, outer_stack=False)
+                # sqlitedict turns fsync off; a power cut must not take a committed step back.
+                db.conn.execute("PRAGMA synchronous=FULL")
+                self._tables[table] = db
+            for name, columns in INDEXES.items():
+                self._sql.execute(f"CREATE INDEX IF NOT EXISTS {name} ON scrobbles({columns})")
+            self._sql.commit()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path} cannot be used ({exc}); move it aside to start afresh") from None
+        self._db = self._tables["scrobbles"]
+        self._jobs = self._tables["jobs"]
+        self._meta = self._tables["meta"]
 
     def close(self) -> None:
-        self._db.close()
-        self._meta.close()
-        self._jobs.close()
+        for db in self._tables.values():
+            db.close()
+        self._sql.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -104,47 +195,211 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- reading ---------------------------------------------------------------------
-    def live(self, key: tuple[str, str, int]) -> Entry | None:
-        return self._by_key.get(key)
+    # --- the lock -----------------------------------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[Ledger]:
+        """Hold the ledger lock (re-entrant within this object) for one read-modify-write."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield self
+            finally:
+                self._lock_depth -= 1
+            return
+        with file_lock(self.state_dir / LEDGER_LOCK, self.command, wait=LOCK_WAIT_SECONDS,
+                       what="the ledger is busy"):
+            self._lock_depth = 1
+            try:
+                yield self
+            finally:
+                self._lock_depth = 0
 
-    def with_status(self, *statuses: str) -> list[Entry]:
-        return [e for e in self.entries.values() if e.status in statuses]
+    def _require_lock(self) -> None:
+        if not self._lock_depth:
+            raise RuntimeError("ledger writes need `with ledger.locked():`")
 
-    def overlapping(self, start: int, end: int, exclude: Iterable[str] = ()) -> list[Entry]:
+    # --- reading --------------------------------------------------------------------------
+    def _select(self, where: str, args: Iterable[Any] = (), order: str = "", limit: int | None = None) -> list[Entry]:
+        sql = f"SELECT key, value FROM scrobbles WHERE {where}"
+        if order:
+            sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        try:
+            rows = self._sql.execute(sql, tuple(args)).fetchall()
+            return [entry_from_row(key, json.loads(value)) for key, value in rows]
+        except (ValueError, RecursionError):
+            raise StateError(f"{self.path} holds a row that is not JSON; the ledger file may be damaged") from None
+
+    def get(self, ids: Iterable[str]) -> list[Entry]:
+        """The current rows of these ids (gone ones left out), in the order asked."""
+        wanted = list(ids)
+        found: dict[str, Entry] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update((e.id, e) for e in self._select(f"key IN ({marks})", chunk))
+        return [found[i] for i in wanted if i in found]
+
+    def with_status(self, *statuses: str, outside_queue: bool = False) -> list[Entry]:
+        marks = ",".join("?" * len(statuses))
+        where = f"{STATUS} IN ({marks})" + (f" AND {JOB} IS NULL" if outside_queue else "")
+        return self._select(where, statuses, order=f"{TS}, key")
+
+    def count(self, status: str) -> int:
+        return int(self._sql.execute(f"SELECT count(*) FROM scrobbles WHERE {STATUS} = ?", (status,)).fetchone()[0])
+
+    def live_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(start, end) of every standing timed listen that meets [start, end), earliest first."""
+        marks = ",".join("?" * len(LIVE))
+        rows = self._sql.execute(
+            f"SELECT {TS}, json_extract(value, '$.duration'), {STATUS} FROM scrobbles "
+            f"WHERE {TS} > 0 AND {TS} >= ? AND {TS} < ? AND {STATUS} IN ({marks}) ORDER BY {TS}",
+            (start - MAX_TRACK_SECONDS, end, *LIVE)).fetchall()
+        spans = [(int(ts), int(ts) + max(int(d or 0), 1)) for ts, d, _ in rows]
+        return [(s, e) for s, e in spans if e > start]
+
+    def overlapping(self, start: int, end: int) -> list[Entry]:
         """Standing listens whose time span meets [start, end)."""
-        skip = set(exclude)
-        return sorted(
-            (e for e in self.entries.values()
-             if e.status in LIVE and e.timed and e.id not in skip and e.timestamp < end and start < e.end),
-            key=lambda e: e.timestamp,
-        )
+        marks = ",".join("?" * len(LIVE))
+        found = self._select(f"{TS} > 0 AND {TS} >= ? AND {TS} < ? AND {STATUS} IN ({marks})",
+                             (start - MAX_TRACK_SECONDS, end, *LIVE), order=f"{TS}, key")
+        return [e for e in found if start < e.end]
+
+    def standing(self, keys: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str, int], Entry]:
+        """Standing entries with these (artist, track, timestamp) identities."""
+        wanted = set(keys)
+        stamps = sorted({k[2] for k in wanted})
+        out: dict[tuple[str, str, int], Entry] = {}
+        marks = ",".join("?" * len(LIVE))
+        for start in range(0, len(stamps), 500):
+            chunk = stamps[start:start + 500]
+            found = self._select(f"{TS} IN ({','.join('?' * len(chunk))}) AND {STATUS} IN ({marks})",
+                                 (*chunk, *LIVE))
+            out.update((e.key, e) for e in found if e.key in wanted)
+        return out
 
     def accepted_since(self, since: float) -> list[float]:
         """When each scrobble accepted since `since` was sent, oldest first."""
-        return sorted(e.sent_at or 0 for e in self.entries.values()
-                      if e.status == ACCEPTED and (e.sent_at or 0) >= since)
+        rows = self._sql.execute(
+            f"SELECT {SENT} FROM scrobbles WHERE {STATUS} = ? AND {SENT} >= ? ORDER BY {SENT}",
+            (ACCEPTED, since)).fetchall()
+        return [float(r[0]) for r in rows]
 
     def latest(self, limit: int) -> list[Entry]:
-        return sorted(self.entries.values(), key=lambda e: (e.timestamp, e.id), reverse=True)[:limit]
+        return self._select("1", order=f"{TS} DESC, key DESC", limit=limit)
+
+    def accepted(self) -> list[Entry]:
+        return self._select(f"{STATUS} = ?", (ACCEPTED,))
+
+    # --- the queue's view -------------------------------------------------------------------
+    def job_counts(self) -> dict[str, Counter[str]]:
+        rows = self._sql.execute(
+            f"SELECT {JOB}, {STATUS}, count(*) FROM scrobbles WHERE {JOB} IS NOT NULL GROUP BY 1, 2").fetchall()
+        out: dict[str, Counter[str]] = {}
+        for job, status, n in rows:
+            out.setdefault(str(job), Counter())[status] = int(n)
+        return out
+
+    def ignored_of_jobs(self) -> list[Entry]:
+        return self._select(f"{STATUS} = ? AND {JOB} IS NOT NULL", (IGNORED,))
+
+    def untimed_albums(self, job: str | None = None) -> dict[str, dict[str, tuple[int, int]]]:
+        """{job: {album slug: (length, scrobbles)}} of albums still waiting to be timed."""
+        sql = (f"SELECT {JOB}, {SLUG}, max({SPAN}), count(*) FROM scrobbles "
+               f"WHERE {STATUS} = ? AND {JOB} IS NOT NULL AND {TS} = 0")
+        args: list[Any] = [PENDING]
+        if job is not None:
+            sql += f" AND {JOB} = ?"
+            args.append(job)
+        out: dict[str, dict[str, tuple[int, int]]] = {}
+        for j, slug, span, n in self._sql.execute(sql + " GROUP BY 1, 2", args).fetchall():
+            out.setdefault(str(j), {})[str(slug)] = (int(span or 0), int(n))
+        return out
+
+    def pending_of_jobs(self, jobs: list[str], timed: bool, before: int | None = None,
+                        limit: int | None = None) -> list[Entry]:
+        """Pending entries of these jobs, timed (oldest first) or not."""
+        if not jobs:
+            return []
+        marks = ",".join("?" * len(jobs))
+        where = f"{STATUS} = ? AND {JOB} IN ({marks}) AND " + (f"{TS} > 0" if timed else f"{TS} = 0")
+        args: list[Any] = [PENDING, *jobs]
+        if before is not None:
+            where += f" AND {TS} < ?"
+            args.append(before)
+        return self._select(where, args, order=f"{TS}, key", limit=limit)
+
+    def untimed_album(self, job: str, slug: str) -> list[Entry]:
+        found = self._select(f"{STATUS} = ? AND {JOB} = ? AND {TS} = 0 AND {SLUG} = ?", (PENDING, job, slug))
+        return sorted(found, key=lambda e: (e.offset, e.id))
+
+    def entries_of_job(self, job: str, status: str) -> list[Entry]:
+        return self._select(f"{STATUS} = ? AND {JOB} = ?", (status, job))
+
+    def queued_slugs(self) -> set[str]:
+        """Albums with scrobbles still waiting in some job."""
+        rows = self._sql.execute(
+            f"SELECT DISTINCT {SLUG} FROM scrobbles WHERE {STATUS} IN (?, ?) AND {JOB} IS NOT NULL",
+            (PENDING, IN_FLIGHT)).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def jobs(self) -> dict[str, Job]:
+        """Every job, by id; ordered by number."""
+        rows = self._sql.execute('SELECT key, value FROM jobs').fetchall()
+        try:
+            found = [Job.from_row(json.loads(v)) for _, v in rows]
+        except (ValueError, RecursionError):
+            raise StateError(f"{self.path} holds a queue job that is not JSON") from None
+        return {j.id: j for j in sorted(found, key=lambda j: int(j.id) if j.id.isdigit() else 0)}
+
+    def job(self, job_id: str) -> Job | None:
+        row = self._sql.execute("SELECT value FROM jobs WHERE key = ?", (str(job_id),)).fetchone()
+        return Job.from_row(json.loads(row[0])) if row else None
 
     def meta(self, key: str, default: Any = None) -> Any:
-        return self._meta.get(key, default)
+        row = self._sql.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return default
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            return default
 
-    # --- writing (each call ends with a commit) --------------------------------------------
+    # --- writing (under the lock; each call ends with a commit) -----------------------------------
     def _put(self, entries: Iterable[Entry]) -> None:
+        self._require_lock()
         now = self.clock()
         rows = {}
         for entry in entries:
             entry.updated_at = now
-            self.entries[entry.id] = entry
-            rows[entry.id] = dict(vars(entry))  # flat fields: no need for asdict's deep copy
-            if entry.status in LIVE and entry.timed:
-                self._by_key[entry.key] = entry
-            elif self._by_key.get(entry.key) is entry:
-                del self._by_key[entry.key]
-        self._db.update(rows)  # one executemany for the whole step
-        self._db.commit()
+            rows[entry.id] = asdict(entry)
+        if rows:
+            self._db.update(rows)  # one executemany for the whole step
+            self._db.commit()
+
+    def _next_ids(self, count: int) -> list[str]:
+        top = self._sql.execute("SELECT max(key) FROM scrobbles").fetchone()[0]
+        start = max(int(top) + 1 if top and str(top).isdigit() else 1, int(self.meta("next_id", 1)))
+        return [f"{n:012d}" for n in range(start, start + count)]
+
+    def add(self, rows: list[dict[str, Any]]) -> list[Entry]:
+        """New pending entries; rows whose (artist, track, timestamp) already stands are skipped."""
+        self._require_lock()
+        timed = [identity(r["artist"], r["track"], r["timestamp"]) for r in rows if r["timestamp"]]
+        standing = self.standing(timed) if timed else {}
+        fresh = []
+        seen: set[tuple[str, str, int]] = set()
+        for row in rows:
+            key = identity(row["artist"], row["track"], row["timestamp"])
+            if row["timestamp"] and (key in standing or key in seen):
+                continue
+            seen.add(key)
+            fresh.append(row)
+        now = self.clock()
+        entries = [Entry(id=i, created_at=now, **row) for i, row in zip(self._next_ids(len(fresh)), fresh)]
+        self._put(entries)
+        return entries
 
     def retime(self, entries: list[Entry], start: int) -> None:
         """Give queued entries of one album their times, the album starting at `start`."""
@@ -155,36 +410,8 @@ class Ledger:
     def untime(self, entries: list[Entry]) -> None:
         """Queued entries that must be timed afresh (their times grew too old unsent)."""
         for e in entries:
-            if self._by_key.get(e.key) is e:
-                del self._by_key[e.key]
             e.timestamp = 0
         self._put(entries)
-
-    def save_job(self, job: dict) -> None:
-        self.jobs[job["id"]] = job
-        self._jobs[job["id"]] = job
-        self._jobs.commit()
-
-    def _next_ids(self, count: int) -> list[str]:
-        start = int(self._meta.get("next_id", 1))
-        self._meta["next_id"] = start + count
-        self._meta.commit()
-        return [f"{n:012d}" for n in range(start, start + count)]
-
-    def add(self, rows: list[dict[str, Any]]) -> list[Entry]:
-        """New pending entries; rows whose (artist, track, timestamp) already stands are skipped."""
-        fresh = []
-        seen: set[tuple[str, str, int]] = set()
-        for row in rows:
-            key = identity(row["artist"], row["track"], row["timestamp"])
-            if row["timestamp"] and (key in self._by_key or key in seen):
-                continue
-            seen.add(key)
-            fresh.append(row)
-        now = self.clock()
-        entries = [Entry(id=i, created_at=now, **row) for i, row in zip(self._next_ids(len(fresh)), fresh)]
-        self._put(entries)
-        return entries
 
     def mark_in_flight(self, entries: list[Entry], batch: str) -> None:
         now = self.clock()
@@ -200,7 +427,7 @@ class Ledger:
                 e.batch = None
         self._put(entries)
 
-    def settle(self, verdicts: list[tuple[Entry, str, int, str, dict[str, str], str]]) -> None:
+    def settle(self, verdicts: list[tuple[Entry, str, int | None, str, dict[str, str], str]]) -> None:
         """Write a batch's verdicts at once: (entry, status, code, message, corrections, deferred)."""
         for entry, status, code, message, corrections, deferred in verdicts:
             entry.status, entry.code, entry.message = status, code, message
@@ -209,7 +436,30 @@ class Ledger:
                 entry.batch = None
         self._put([v[0] for v in verdicts])
 
+    def remove(self, entries: list[Entry]) -> None:
+        """Forget entries that never reached Last.fm (a queue job whose adding was interrupted)."""
+        self._require_lock()
+        for e in entries:
+            del self._db[e.id]
+        self._db.commit()
+
+    def save_job(self, job: Job) -> None:
+        self._require_lock()
+        self._jobs[job.id] = asdict(job)
+        self._jobs.commit()
+
+    def delete_job(self, job_id: str) -> None:
+        self._require_lock()
+        del self._jobs[job_id]
+        self._jobs.commit()
+
+    def next_job_id(self) -> str:
+        self._require_lock()
+        ids = [int(k) for (k,) in self._sql.execute("SELECT key FROM jobs").fetchall() if str(k).isdigit()]
+        return str(max(ids, default=0) + 1)
+
     def set_meta(self, **values: Any) -> None:
+        self._require_lock()
         for key, value in values.items():
             self._meta[key] = value
         self._meta.commit()

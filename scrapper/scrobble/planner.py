@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from collection.album import Album, with_default_durations
 from collection.duration_format import format_duration
@@ -17,6 +18,7 @@ MAX_AGE_SECONDS = 14 * 86400  # Last.fm drops scrobbles older than this
 SAFETY_MARGIN_SECONDS = 12 * 3600  # scrobbles right at the limit vanish silently
 OLDEST_ALLOWED = MAX_AGE_SECONDS - SAFETY_MARGIN_SECONDS
 FUTURE_GRACE_SECONDS = 60
+MAX_SIDE_GAP = 86400  # a day to turn a record over is generous
 
 DurationFiller = Callable[[Album, list[Track]], list[Track]]
 
@@ -45,6 +47,15 @@ class PlannedScrobble:
     track_number: int
     position: str
     duration_source: str
+
+    def ledger_row(self, slug: str, job: str | None = None, offset: int = 0, span: int = 0) -> dict[str, Any]:
+        """The ledger entry's fields for this scrobble (the one place a planned scrobble becomes a row)."""
+        return {
+            "artist": self.artist, "track": self.track, "album": self.album, "album_artist": self.album_artist,
+            "timestamp": self.timestamp, "duration": self.duration, "track_number": self.track_number,
+            "position": self.position, "slug": slug, "duration_source": self.duration_source, "job": job,
+            "offset": offset, "span": span,
+        }
 
 
 @dataclass
@@ -148,6 +159,26 @@ def check_window(started: int, finished: int, now: float) -> None:
         )
 
 
+def lay_out(album: Album, tracks: list[Track], side_gap: int = 0,
+            include_short: bool = False) -> tuple[list[PlannedScrobble], list[tuple[str, str]], int]:
+    """The tracks as scrobbles timed from 0, the short ones left out (their time still passes),
+    and the listening's whole length."""
+    tracks = with_default_durations(tracks)
+    offsets, elapsed = layout(tracks, side_gap)
+    scrobbles: list[PlannedScrobble] = []
+    skipped: list[tuple[str, str]] = []
+    for track, offset in zip(tracks, offsets):
+        if is_short(track) and not include_short:
+            skipped.append((track.title, f"{format_duration(track.duration or 0)} is 30 s or less"))
+            continue
+        scrobbles.append(PlannedScrobble(
+            artist=track.artist, track=track.title, album=album.title, album_artist=album.artist,
+            timestamp=offset, duration=track.duration or 0, track_number=track.number,
+            position=track.position, duration_source=track.duration_source or "default",
+        ))
+    return scrobbles, skipped, elapsed
+
+
 def build_plan(
     album: Album,
     options: PlanOptions,
@@ -155,42 +186,21 @@ def build_plan(
     fill_durations: DurationFiller | None = None,
 ) -> Plan:
     """Lay the selected tracks end to end so the last one ends at `finished_at`."""
-    if options.side_gap < 0:
-        raise UsageError("--side-gap cannot be negative")
+    if not 0 <= options.side_gap <= MAX_SIDE_GAP:
+        raise UsageError(f"--side-gap must be 0 to {MAX_SIDE_GAP} seconds")
     if options.started_at is not None and options.finished_at is not None:
         raise UsageError("give --started-at or --finished-at, not both")
     tracks = select_tracks(album, options)
     if fill_durations and any(t.duration is None for t in tracks):
         tracks = fill_durations(album, tracks)
-    tracks = with_default_durations(tracks)
-    offsets, elapsed = layout(tracks, options.side_gap)
+    laid, skipped, elapsed = lay_out(album, tracks, options.side_gap, options.include_short)
     if options.started_at is not None:
         started = options.started_at
     else:
         started = (options.finished_at if options.finished_at is not None else int(now)) - elapsed
     finished = started + elapsed
-
     check_window(started, finished, now)
-
-    scrobbles: list[PlannedScrobble] = []
-    skipped: list[tuple[str, str]] = []
-    for track, offset in zip(tracks, offsets):
-        if is_short(track) and not options.include_short:
-            skipped.append((track.title, f"{format_duration(track.duration or 0)} is 30 s or less"))
-            continue
-        scrobbles.append(
-            PlannedScrobble(
-                artist=track.artist,
-                track=track.title,
-                album=album.title,
-                album_artist=album.artist,
-                timestamp=started + offset,
-                duration=track.duration or 0,
-                track_number=track.number,
-                position=track.position,
-                duration_source=track.duration_source or "default",
-            )
-        )
-    if not scrobbles:
+    if not laid:
         raise PlanError(f"{album.slug}: every selected track is 30 s or less (use --include-short)")
+    scrobbles = [replace(s, timestamp=started + s.timestamp) for s in laid]
     return Plan(album.title, album.artist, album.slug, started, finished, scrobbles, skipped)

@@ -1,131 +1,170 @@
-"""Sending ledger entries to Last.fm: batches of 50, bounded retries, and reconciliation of unknown outcomes.
+"""Sending ledger entries to Last.fm: batches of 50, bounded retries, reconciliation, and the daily cap.
 
-A batch whose outcome is unknown (timeout, dropped connection, 5xx, garbled
-answer) is never simply sent again: user.getRecentTracks is asked what
-Last.fm already holds for the batch's time span, those items are marked
-accepted, and only the rest are sent again.
+The caller holds the send lock. Each batch is chosen from rows read fresh
+under the ledger lock and marked in flight in the same hold; its verdicts
+are written back the same way. A batch whose outcome is unknown (timeout,
+dropped connection, 5xx, garbled answer) is never simply sent again:
+user.getRecentTracks is asked what Last.fm already holds for the batch's
+time span, those items are marked accepted, and only the rest go again.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from collection.names import fold
-from errors import (
-    CapReached, LastfmError, LastfmNotFound, LastfmTemporary, OutcomeUnknown,
-)
-from lastfm.client import LastFM
+from errors import CapReached, LastfmError, LastfmNotFound, LastfmTemporary, OutcomeUnknown, RussfmError
+from lastfm.retry import RetryPolicy
 from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, Ledger
+from scrobble.timeparse import iso_utc
 
 log = logging.getLogger("russfm.sender")
 BATCH_SIZE = 50
-RETRIES = 4
 CAP_CODE = 5
+DAY = 86400
 DAILY_CAP_DEFERRED = "daily_cap"
+CORRECTIONS = "corrections"  # meta key: names Last.fm was seen to correct, by folded original
+
+
+class Client(Protocol):
+    def scrobble(self, items: list[dict]) -> list[Any]: ...
+
+    def recent_tracks(self, user: str, start: int, end: int) -> list[dict]: ...
+
+
+class Selection(Protocol):
+    """What a sender may send; both methods run under the ledger lock on fresh rows."""
+
+    def next_batch(self, ledger: Ledger) -> list[Entry]: ...
+
+    def still_wanted(self, ledger: Ledger, entries: list[Entry]) -> list[Entry]: ...
 
 
 @dataclass
-class SendReport:
-    accepted: list[Entry] = field(default_factory=list)
-    ignored: list[Entry] = field(default_factory=list)
-    deferred: list[Entry] = field(default_factory=list)
-    failed: list[Entry] = field(default_factory=list)
-    reconciled: int = 0
-    stopped: LastfmError | None = None
+class SendLog:
+    """What this process sent and settled: ids by outcome, and why it stopped."""
+
+    accepted: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # sent, then kept pending (daily cap, a failure)
+    reconciled: list[str] = field(default_factory=list)  # found on Last.fm after an unanswered send
+    stopped: RussfmError | None = None
 
     @property
-    def sent(self) -> list[Entry]:
-        return self.accepted + self.ignored + self.deferred + self.failed
+    def touched(self) -> list[str]:
+        return self.accepted + self.ignored + self.failed + self.waiting
 
 
-@dataclass
-class RetryPolicy:
-    attempts: int = RETRIES
-    base_delay: float = 2.0
-    max_delay: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def pause(self, attempt: int, longer: bool = False) -> None:
-        """Exponential backoff with full jitter; rate limiting waits longer."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** attempt) * (3 if longer else 1))
-        self.sleep(ceiling / 2 + random.uniform(0, ceiling / 2))
-
-
-def _matches(entry: Entry, play: dict) -> bool:
-    if play["timestamp"] != entry.timestamp:
-        return False
-    # Last.fm may have corrected one of the names, so either matching is enough.
-    return fold(play["track"]) == fold(entry.track) or fold(play["artist"]) == fold(entry.artist)
+def learn_cap(ledger: Ledger, now: float) -> float:
+    """Record the accepted count of the last 24 h as Last.fm's daily cap; returns when to try again."""
+    with ledger.locked():
+        sent = ledger.accepted_since(now - DAY)
+        until = (sent[0] + DAY) if sent else now + 3600
+        ledger.set_meta(learned_cap={"value": max(1, len(sent)), "learned_at": now}, cap_blocked_until=until)
+    log.info("Last.fm's daily cap reached after %d scrobbles in 24 h; waiting until %s", len(sent), iso_utc(until))
+    return until
 
 
 class Sender:
-    def __init__(self, ledger: Ledger, client: LastFM, username: str,
-                 policy: RetryPolicy | None = None,
-                 on_progress: Callable[[int], None] | None = None) -> None:
+    def __init__(self, ledger: Ledger, client: Client, username: str, policy: RetryPolicy,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self.ledger = ledger
         self.client = client
         self.username = username
-        self.policy = policy or RetryPolicy()
-        self.on_progress = on_progress
+        self.policy = policy
+        self.on_batch = on_batch
+        self.log = SendLog()
 
     # --- reconciliation ------------------------------------------------------------------
+    def _names(self, kind: str, name: str, entry: Entry) -> set[str]:
+        known = self.ledger.meta(CORRECTIONS, {}).get(kind, {})
+        names = {fold(name), fold(known.get(fold(name), name))}
+        if entry.corrections.get(kind):
+            names.add(fold(entry.corrections[kind]))
+        return names
+
+    def _holds(self, entry: Entry, plays: list[dict]) -> bool:
+        """Last.fm holds this scrobble: same time, same artist and same track (as sent or as it corrects them)."""
+        artists = self._names("artist", entry.artist, entry)
+        tracks = self._names("track", entry.track, entry)
+        return any(p["timestamp"] == entry.timestamp and fold(p["artist"]) in artists
+                   and fold(p["track"]) in tracks for p in plays)
+
     def confirm(self, entries: list[Entry]) -> list[Entry]:
         """Ask Last.fm which of `entries` it holds; mark those accepted, the rest pending."""
         if not entries:
             return []
         plays = self.client.recent_tracks(
             self.username, min(e.timestamp for e in entries), max(e.timestamp for e in entries))
-        found = [e for e in entries if any(_matches(e, p) for p in plays)]
-        rest = [e for e in entries if e not in found]
+        with self.ledger.locked():
+            current = [e for e in self.ledger.get(e.id for e in entries) if e.status == IN_FLIGHT]
+            found = [e for e in current if self._holds(e, plays)]
+            rest = [e for e in current if e not in found]
+            self.ledger.settle(
+                [(e, ACCEPTED, 0, "confirmed on Last.fm after an unanswered send", e.corrections, "") for e in found]
+                + [(e, PENDING, None, "", e.corrections, "") for e in rest])
         log.info("checked %d unanswered scrobbles on Last.fm: %d there, %d to send again",
-                 len(entries), len(found), len(rest))
-        self.ledger.settle(
-            [(e, ACCEPTED, 0, "confirmed on Last.fm after an unanswered send", e.corrections, "") for e in found]
-            + [(e, PENDING, None, "", e.corrections, "") for e in rest]
-        )
+                 len(current), len(found), len(rest))
+        self.log.reconciled += [e.id for e in found]
+        self.log.accepted += [e.id for e in found]
         return found
 
-    def reconcile_in_flight(self) -> list[Entry]:
-        """Settle what an interrupted run left in flight; raises if Last.fm cannot be asked."""
+    def reconcile_in_flight(self) -> None:
+        """Settle what a process that is gone left in flight (under the send lock nobody else is sending)."""
         batches: dict[str | None, list[Entry]] = {}
         for entry in self.ledger.with_status(IN_FLIGHT):
             batches.setdefault(entry.batch, []).append(entry)
-        confirmed: list[Entry] = []
         for entries in batches.values():
-            confirmed.extend(self.confirm(entries))
-        return confirmed
+            self.confirm(entries)
 
     # --- sending -------------------------------------------------------------------------
-    def send(self, entries: list[Entry], report: SendReport | None = None,
-             should_stop: Callable[[], bool] | None = None) -> SendReport:
-        """Send pending entries oldest first; stops at the first failure that a retry cannot mend."""
-        report = report or SendReport()
-        todo = sorted((e for e in entries if e.status == PENDING), key=lambda e: (e.timestamp, e.id))
-        for start in range(0, len(todo), BATCH_SIZE):
-            if should_stop and should_stop():
-                return report
-            batch = todo[start:start + BATCH_SIZE]
-            try:
-                self._send_batch(batch, report)
-            except LastfmError as exc:
-                report.stopped = exc
-                listed = {e.id for e in report.deferred}
-                report.deferred.extend(e for e in todo[start:] if e.status == PENDING and e.id not in listed)
-                return report
-            if self.on_progress:
-                self.on_progress(len(batch))
-        return report
+    def send_batch(self, selection: Selection) -> int:
+        """Choose, mark and send one batch; the number chosen (0: nothing left). Raises when it must stop."""
+        with self.ledger.locked():
+            batch = selection.next_batch(self.ledger)[:BATCH_SIZE]
+            if batch:
+                self.ledger.mark_in_flight(batch, uuid.uuid4().hex[:12])
+        if batch:
+            self._deliver(batch, selection)
+            if self.on_batch:
+                self.on_batch(len(batch))
+        return len(batch)
 
-    def _send_batch(self, batch: list[Entry], report: SendReport) -> None:
+    def send_all(self, selection: Selection, should_stop: Callable[[], bool] | None = None) -> SendLog:
+        """Batches until nothing is left, `should_stop` says so, or a failure stops it (kept in the log)."""
+        try:
+            while not (should_stop and should_stop()) and self.send_batch(selection):
+                pass
+        except LastfmError as exc:
+            self.log.stopped = exc
+        return self.log
+
+    def _again(self, batch: list[Entry], selection: Selection) -> list[Entry]:
+        """The batch's items that may still go, fresh, marked in flight again (a cancel may have come)."""
+        with self.ledger.locked():
+            current = [e for e in self.ledger.get(e.id for e in batch) if e.status == PENDING]
+            again = selection.still_wanted(self.ledger, current)
+            if again:
+                self.ledger.mark_in_flight(again, uuid.uuid4().hex[:12])
+        return again
+
+    def _keep(self, entries: list[Entry], record: bool = True) -> None:
+        """Back to pending: sent but not taken, for a later attempt or a later run."""
+        with self.ledger.locked():
+            current = [e for e in self.ledger.get(e.id for e in entries) if e.status == IN_FLIGHT]
+            self.ledger.mark(current, PENDING)
+        if record:
+            self.log.waiting += [e.id for e in current]
+
+    def _deliver(self, batch: list[Entry], selection: Selection) -> None:
         remaining = batch
         attempt = 0
         while remaining:
-            self.ledger.mark_in_flight(remaining, uuid.uuid4().hex[:12])
             log.info("sending %d scrobbles (attempt %d)", len(remaining), attempt + 1)
             try:
                 results = self.client.scrobble([e.item() for e in remaining])
@@ -133,52 +172,74 @@ class Sender:
                 # Give Last.fm a moment to show what it stored, then ask. If it
                 # cannot be asked now, they stay in flight for the next run to ask.
                 self.policy.pause(attempt)
-                found = self.confirm(remaining)
-                report.reconciled += len(found)
-                report.accepted.extend(found)
-                remaining = [e for e in remaining if e not in found]
+                found = {e.id for e in self.confirm(remaining)}
                 attempt += 1
-                if remaining and attempt >= self.policy.attempts:
+                rest = [e for e in remaining if e.id not in found]
+                if rest and attempt >= self.policy.attempts:
+                    self.log.waiting += [e.id for e in rest]
                     raise
+                remaining = self._again(rest, selection) if rest else []
                 continue
             except LastfmTemporary as exc:
-                self.ledger.mark(remaining, PENDING)
-                if not self._retry(attempt, longer=exc.code == 29):
-                    raise
+                self._keep(remaining, record=False)
                 attempt += 1
+                if attempt >= self.policy.attempts:
+                    self.log.waiting += [e.id for e in remaining]
+                    self._stop_on_29(exc)
+                    raise
+                self.policy.pause(attempt - 1, longer=exc.code == 29)
+                remaining = self._again(remaining, selection)
                 continue
             except LastfmNotFound as exc:  # error 6: these items can never be taken
-                self.ledger.mark(remaining, FAILED, exc.code, str(exc))
-                report.failed.extend(remaining)
+                with self.ledger.locked():
+                    self.ledger.mark(remaining, FAILED, exc.code, str(exc))
+                self.log.failed += [e.id for e in remaining]
                 return
             except LastfmError:  # 9 (sign in again), 4, 10, 13, 26…: stop, keep them pending
-                self.ledger.mark(remaining, PENDING)
+                self._keep(remaining)
                 raise
-            self._settle(remaining, results, report)
+            self._settle(remaining, results)
             return
 
-    def _retry(self, attempt: int, longer: bool = False) -> bool:
-        if attempt + 1 >= self.policy.attempts:
-            log.info("giving up after %d attempts", attempt + 1)
-            return False
-        self.policy.pause(attempt, longer)
-        return True
+    def _stop_on_29(self, exc: LastfmTemporary) -> None:
+        """Error 29 on track.scrobble that outlasted the retries, after scrobbles were accepted in the
+        last 24 h, is Last.fm's daily cap; without any accepted it is only a rate limit."""
+        if exc.code != 29 or exc.method != "track.scrobble":
+            return
+        now = self.ledger.clock()
+        if self.ledger.accepted_since(now - DAY):
+            learn_cap(self.ledger, now)
+            raise CapReached("Last.fm's daily scrobble limit is reached (error 29); the rest wait for later",
+                             29, "track.scrobble") from None
 
-    def _settle(self, entries: list[Entry], results: list, report: SendReport) -> None:
-        verdicts = []
+    def _settle(self, entries: list[Entry], results: list[Any]) -> None:
+        verdicts: list[tuple[Entry, str, int | None, str, dict[str, str], str]] = []
         capped = False
+        learned: dict[str, dict[str, str]] = {}
         for entry, result in zip(entries, results):
             if result.accepted:
-                verdicts.append((entry, ACCEPTED, 0, "", result.corrections(), ""))
-                report.accepted.append(entry)
+                fixes = result.corrections()
+                verdicts.append((entry, ACCEPTED, 0, "", fixes, ""))
+                self.log.accepted.append(entry.id)
+                for kind, sent in (("artist", entry.artist), ("track", entry.track)):
+                    if kind in fixes:
+                        learned.setdefault(kind, {})[fold(sent)] = fixes[kind]
             elif result.code == CAP_CODE:
                 capped = True
                 verdicts.append((entry, PENDING, CAP_CODE, result.reason, {}, DAILY_CAP_DEFERRED))
-                report.deferred.append(entry)
+                self.log.waiting.append(entry.id)
             else:
                 verdicts.append((entry, IGNORED, result.code, result.message or result.reason, {}, ""))
-                report.ignored.append(entry)
-        self.ledger.settle(verdicts)
+                self.log.ignored.append(entry.id)
+        with self.ledger.locked():
+            self.ledger.settle(verdicts)
+            if learned:
+                known = self.ledger.meta(CORRECTIONS, {})
+                for kind, names in learned.items():
+                    known.setdefault(kind, {}).update(names)
+                self.ledger.set_meta(**{CORRECTIONS: known})
         log.info("Last.fm accepted %d of %d", sum(1 for v in verdicts if v[1] == ACCEPTED), len(verdicts))
         if capped:
-            raise CapReached("Last.fm's daily scrobble limit is reached; the rest stay queued for later", CAP_CODE)
+            learn_cap(self.ledger, self.ledger.clock())
+            raise CapReached("Last.fm's daily scrobble limit is reached; the rest wait for later", CAP_CODE,
+                             "track.scrobble")

@@ -1,0 +1,85 @@
+"""The one place that opens what a command needs (collection, ledger, cache, session, Last.fm) and closes it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from cache import Cache
+from collection.store import Store
+from config import Settings
+from errors import ConfigError, NotSignedIn
+from lastfm.session import Session, SessionStore
+from scrobble.ledger import Ledger
+
+if TYPE_CHECKING:  # the client pulls in pylast and httpx2: loaded only by commands that talk to Last.fm
+    from lastfm.client import LastFM
+
+
+class App:
+    """Settings plus lazily opened resources; `close()` closes whatever was opened."""
+
+    def __init__(self, settings: Settings, command: str = "russfm", clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.command = command
+        self.clock = clock
+        self._opened: list[Ledger | Cache] = []
+        self._clients: dict[bool, LastFM] = {}
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.data_dir)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        ledger = Ledger(self.settings.state_dir, self.command, self.clock)
+        self._opened.append(ledger)
+        return ledger
+
+    @cached_property
+    def cache(self) -> Cache:
+        cache = Cache(self.settings.state_dir)
+        self._opened.append(cache)
+        return cache
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        return SessionStore(self.settings.state_dir)
+
+    def session(self) -> Session:
+        """The saved session, or NotSignedIn."""
+        found = self.sessions.load()
+        if found is None:
+            raise NotSignedIn("not signed in to Last.fm: run `python main.py lastfm login`")
+        return found
+
+    def client(self, signed: bool = False) -> LastFM:
+        """A Last.fm client; `signed` ones carry the session key (writes). Both scrub the saved key from errors."""
+        if signed not in self._clients:
+            from lastfm.client import LastFM
+
+            self.settings.require_credentials()
+            saved = self.sessions.load()
+            key = self.session().key if signed else ""
+            self._clients[signed] = LastFM(self.settings, key, known_secrets=(saved.key,) if saved else ())
+        return self._clients[signed]
+
+    def requests(self) -> int:
+        """Requests made to Last.fm by this command so far."""
+        return sum(c.requests for c in self._clients.values())
+
+    def lastfm_user(self) -> str:
+        """Whose Last.fm data to read: LASTFM_USERNAME, else the signed-in user."""
+        if self.settings.username:
+            return self.settings.username
+        saved = self.sessions.load()
+        if saved:
+            return saved.username
+        raise ConfigError("no Last.fm user: set LASTFM_USERNAME (or \"username\" in the config), "
+                          "or sign in with `python main.py lastfm login`")
+
+    def close(self) -> None:
+        while self._opened:
+            self._opened.pop().close()

@@ -1,0 +1,71 @@
+"""`lastfm-enhance`: Last.fm play counts, listeners and tags written into the site's JSON before a deploy."""
+
+from __future__ import annotations
+
+import click
+
+from app import App
+from cli.options import json_option, pass_app
+from cli.output import emit_json, plain_progress, progress_bar
+from enhance import AlbumOutcome, enhance
+from errors import ExitStatus
+from scrobble.timeparse import parse_span
+
+MAX_AGE_LIMIT = 366 * 86400
+
+
+@click.command("lastfm-enhance")
+@click.argument("albums", nargs=-1)
+@click.option("--max-age", default="7d", show_default=True,
+              help="Ask album.getInfo again when the cached answer is older than this.")
+@click.option("--refresh", is_flag=True, help="Ask album.getInfo for every album, cache or not.")
+@click.option("--dry-run", is_flag=True, help="Show what would change (old → new); write nothing.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any album or request failed.")
+@json_option
+@pass_app
+def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: bool, dry_run: bool,
+                   strict: bool, as_json: bool) -> ExitStatus:
+    """Write Last.fm play counts, listeners and tags into the site's JSON (run before each deploy).
+
+    Only files whose content changes are rewritten. A failure for one album
+    keeps its previous values and the run goes on (exit 0; --strict: 1).
+
+    \b
+    Examples:
+      python main.py lastfm-enhance
+      python main.py lastfm-enhance 2112-814617 --dry-run
+    """
+    age = parse_span(max_age, MAX_AGE_LIMIT)
+    total = len(albums) or len(app.store.index())
+    bar = progress_bar(app.settings, total, "album", as_json)
+    plain = bar is None and plain_progress(app.settings, as_json)
+
+    def on_album(outcome: AlbumOutcome) -> None:
+        if bar is not None:
+            bar.update(1)
+        elif plain and outcome.status != "unchanged":
+            click.echo(f"{outcome.slug}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""),
+                       err=True)
+
+    try:
+        report = enhance(app, list(albums), max_age=age, refresh=refresh, dry_run=dry_run, on_album=on_album)
+    finally:
+        if bar is not None:
+            bar.close()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for outcome in report.albums:
+            if dry_run and outcome.changes:
+                click.echo(f"{outcome.slug}:")
+                for name, (old, new) in outcome.changes.items():
+                    click.echo(f"    {name}: {old!r} → {new!r}")
+            if outcome.refused:
+                click.echo(f"{outcome.slug}: refused from Last.fm: {'; '.join(outcome.refused)}", err=True)
+            if outcome.status == "failed":
+                click.echo(f"warning: {outcome.slug}: {outcome.error} (previous values kept)", err=True)
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(report.summary(dry_run))
+    failed = report.count("failed") or report.warnings
+    return ExitStatus.ERROR if strict and failed else ExitStatus.OK

@@ -1,0 +1,49 @@
+"""The group class every command group uses: global options on each command, errors turned into exit statuses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from cli.options import add_global_params
+from errors import AmbiguousAlbum, ExitStatus, RussfmError
+
+
+class AppGroup(click.Group):
+    """Turns the core's exceptions, Ctrl-C and broken pipes into one-line messages and exit statuses,
+    and gives every command the global options."""
+
+    group_class = type  # subgroups are AppGroups too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        add_global_params(cmd)
+        super().add_command(cmd, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Commands return the ExitStatus of their result; it becomes the process's exit status."""
+        try:
+            status = super().invoke(ctx)
+            if isinstance(status, ExitStatus) and status != ExitStatus.OK:
+                ctx.exit(status)
+            return status
+        except RussfmError as exc:
+            if exc.exit_status == ExitStatus.OK:  # not a failure (another queue run is going): a note on stdout
+                click.echo(str(exc))
+                ctx.exit(ExitStatus.OK)
+            click.echo(f"error: {exc}", err=True)
+            if isinstance(exc, AmbiguousAlbum):
+                for candidate in exc.candidates:
+                    click.echo(f"  {candidate}", err=True)
+            ctx.exit(exc.exit_status)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(ExitStatus.INTERRUPTED)
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, and keep Python's
+            # exit-time flush from raising again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(ExitStatus.ERROR)

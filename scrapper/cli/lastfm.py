@@ -1,0 +1,113 @@
+"""`lastfm login`, `lastfm status`, `lastfm logout`: the Last.fm account."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app import App
+from cli.group import AppGroup
+from cli.options import json_option, pass_app
+from cli.output import emit_json
+from errors import ExitStatus
+from lastfm.auth import sign_in_mobile, sign_in_web
+from scrobble.account import account_status
+
+
+@click.group(cls=AppGroup)
+def lastfm() -> None:
+    """Sign in to Last.fm, see the sign-in state, sign out.
+
+    \b
+    Example:
+      python main.py lastfm login
+    """
+
+
+def open_browser(url: str) -> None:
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return  # no browser on this machine: the printed URL is enough
+    webbrowser.open(url)
+
+
+@lastfm.command("login")
+@click.option("--no-browser", is_flag=True, help="Only print the approval URL.")
+@click.option("--username", help="Sign in with user name and password instead (headless machines).")
+@click.option("--password-stdin", is_flag=True, help="With --username: read the password from standard input.")
+@click.option("--poll-every", type=click.FloatRange(0.01, 60), default=3.0, hidden=True)
+@pass_app
+def lastfm_login(app: App, no_browser: bool, username: str | None, password_stdin: bool,
+                 poll_every: float) -> None:
+    """Sign in to Last.fm and keep the session privately in the state folder.
+
+    By default this opens Last.fm's approval page (or prints its URL) and
+    waits until you approve. On a machine without a browser, use a mobile
+    session: the password is read from standard input, never stored.
+
+    \b
+    Examples:
+      python main.py lastfm login
+      printf '%s\\n' "$PASSWORD" | python main.py lastfm login --username me --password-stdin
+    """
+    if username:
+        if not password_stdin:
+            raise click.UsageError("--username needs --password-stdin (a password is never taken as an argument)")
+        password = (click.prompt("Password", hide_input=True) if sys.stdin.isatty()
+                    else sys.stdin.readline().rstrip("\r\n"))
+        if not password:
+            raise click.UsageError("no password on standard input")
+        session = sign_in_mobile(app, username, password)
+    else:
+        def show(url: str) -> None:
+            click.echo(f"Approve this application on Last.fm:\n  {url}\nWaiting for approval (Ctrl-C to give up)…")
+            if not no_browser:
+                open_browser(url)
+
+        session = sign_in_web(app, show, poll_every)
+    click.echo(f"signed in to Last.fm as {session.username}")
+
+
+@lastfm.command("status")
+@json_option
+@pass_app
+def lastfm_status(app: App, as_json: bool) -> ExitStatus:
+    """Whether you are signed in, whether Last.fm still takes the session, and today's scrobbles.
+
+    \b
+    Example:
+      python main.py lastfm status --json
+    """
+    info = account_status(app)
+    if as_json:
+        emit_json(info.to_json())
+        return info.exit_status
+    if not info.signed_in:
+        click.echo("signed out: run `python main.py lastfm login`")
+    else:
+        valid = {True: "valid", False: "REVOKED", None: "not checked"}[info.session_valid]
+        click.echo(f"signed in as {info.username} (session {valid})")
+        if info.playcount is not None:
+            click.echo(f"Last.fm play count: {info.playcount}")
+    click.echo(f"sent in the last 24 hours: {info.sent_24h} of {info.cap.value} "
+               f"({info.cap.source} daily cap); {info.remaining_today} left")
+    click.echo(f"pending: {info.pending}, in flight: {info.in_flight}")
+    if info.problem:
+        click.echo(info.problem, err=True)
+    return info.exit_status
+
+
+@lastfm.command("logout")
+@pass_app
+def lastfm_logout(app: App) -> None:
+    """Forget the saved Last.fm session.
+
+    \b
+    Example:
+      python main.py lastfm logout
+    """
+    click.echo("signed out" if app.sessions.clear() else "was not signed in")

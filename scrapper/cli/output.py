@@ -1,0 +1,36 @@
+"""Writing results: JSON to stdout, progress bars to stderr only on a terminal, plain lines for cron."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from config import Settings
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def progress_bar(settings: Settings, total: int | None, unit: str = "scrobble", as_json: bool = False) -> tqdm | None:
+    """A tqdm bar on stderr, only on a terminal and without -q or --json; None otherwise."""
+    if settings.quiet or as_json or (total is not None and total <= 0) or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm  # imported only when a bar is drawn: it costs start-up time
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
+
+
+def plain_progress(settings: Settings, as_json: bool = False) -> bool:
+    """Whether to print a line per step instead of a bar: not on a terminal (cron's log), not with -q or --json."""
+    return not settings.quiet and not as_json and not sys.stderr.isatty()
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

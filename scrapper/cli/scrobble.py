@@ -1,0 +1,185 @@
+"""`scrobble album`, `scrobble track`, `scrobble history`: sending what was played."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from app import App
+from cli.group import AppGroup
+from cli.options import json_option, pass_app, plan_options, plan_options_of
+from cli.output import emit_json, plural, progress_bar
+from collection.duration_format import format_duration
+from errors import ExitStatus
+from scrobble import send
+from scrobble.ledger import ACCEPTED, FAILED, IGNORED
+from scrobble.planner import Plan
+from scrobble.send import SendResult
+from scrobble.timeparse import local_clock, parse_span, parse_time
+
+
+@click.group(cls=AppGroup)
+def scrobble() -> None:
+    """Send what was played to Last.fm.
+
+    \b
+    Example:
+      python main.py scrobble album 2112-814617 --finished-at 21:30
+    """
+
+
+def render_plan(plan: Plan) -> None:
+    total = plan.finished_at - plan.started_at
+    click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
+    click.echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
+               f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
+    for s in plan.scrobbles:
+        artist = f"{s.artist} — " if s.artist != plan.album_artist else ""
+        click.echo(f"{s.track_number:>3}  {s.position:<6} {local_clock(s.timestamp)[11:]}  "
+                   f"{format_duration(s.duration):>7}  {s.duration_source:<8} {artist}{s.track}")
+    for title, reason in plan.skipped:
+        click.echo(f"  left out: {title} ({reason})")
+
+
+def render_result(result: SendResult, as_json: bool) -> ExitStatus:
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        for s in result.already:
+            click.echo(f"  already   {s.artist} — {s.track} ({local_clock(s.timestamp)}): in the ledger, "
+                       "not sent again")
+        if result.kept:
+            click.echo(f"  this listening was recorded before and not yet sent: sending its {result.kept} "
+                       "scrobbles, not a second copy")
+        for e in result.scrobbles:
+            line = f"{local_clock(e.timestamp)[11:]}  {e.artist} — {e.track}"
+            if e.status == ACCEPTED:
+                fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
+                click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
+            elif e.status == IGNORED:
+                click.echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
+            elif e.status == FAILED:
+                click.echo(f"  FAILED    {line}: {e.message}")
+            else:
+                why = "daily limit reached" if e.deferred else "kept for the next run"
+                click.echo(f"  waiting   {line}: {why}")
+        data = result.to_json()
+        summary = f"{data['accepted']} accepted, {data['ignored']} ignored"
+        if data["deferred"]:
+            summary += f", {data['deferred']} kept for later"
+        if result.reconciled:
+            summary += f" ({result.reconciled} confirmed on Last.fm after an unanswered send)"
+        if result.scrobbles or not result.refused:
+            click.echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
+    for problem in (result.stopped, result.refused):
+        if problem is not None:
+            click.echo(f"error: {problem}", err=True)
+    return result.exit_status
+
+
+@scrobble.command("album")
+@click.argument("album")
+@plan_options
+@click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
+@click.option("--lookup", is_flag=True, help="With --dry-run: ask Last.fm for durations Discogs and Spotify lack.")
+@click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
+@json_option
+@pass_app
+def scrobble_album(app: App, album: str, dry_run: bool, lookup: bool, force: bool, as_json: bool,
+                   **opts: Any) -> ExitStatus:
+    """Scrobble ALBUM as just played, timed from its real track durations.
+
+    Tracks go in batches of up to 50 per request; the result is shown per
+    track. Exit 0: all accepted; 3: some ignored; 75: try again later.
+
+    \b
+    Examples:
+      python main.py scrobble album 2112-814617 --dry-run
+      python main.py scrobble album "rush 2112" --side B --finished-at "10m ago"
+    """
+    options = plan_options_of(app.clock(), opts)
+    if dry_run:
+        plan = send.plan_album(app, album, options, lookup)
+        if as_json:
+            emit_json(plan.to_json())
+        else:
+            render_plan(plan)
+            click.echo("dry run: nothing sent")
+        return ExitStatus.OK
+    bar = None
+
+    def announce(plan: Plan) -> None:
+        nonlocal bar
+        if not as_json:
+            click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
+                       f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
+        bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json)
+
+    try:
+        result = send.scrobble_album(app, album, options, force, on_plan=announce,
+                                     on_batch=lambda n: bar.update(n) if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    return render_result(result, as_json)
+
+
+@scrobble.command("track")
+@click.option("--artist", required=True, help="The track's artist.")
+@click.option("--track", "title", required=True, help="The track's title.")
+@click.option("--album", default="", help="The album it is on.")
+@click.option("--album-artist", default="", help="The album's artist, if not the track's.")
+@click.option("--at", "at", help="When it started (default: its duration ago). Same forms as --finished-at.")
+@click.option("--duration", help="Its length: seconds, or 3m20s (default 180 s; at most 6 hours).")
+@click.option("--now-playing", is_flag=True, help="Send track.updateNowPlaying instead of a scrobble.")
+@click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
+@json_option
+@pass_app
+def scrobble_track(app: App, artist: str, title: str, album: str, album_artist: str, at: str | None,
+                   duration: str | None, now_playing: bool, force: bool, as_json: bool) -> ExitStatus:
+    """Scrobble one track, or show it as now playing.
+
+    \b
+    Examples:
+      python main.py scrobble track --artist Rush --track "Closer To The Heart" --at "5m ago"
+      python main.py scrobble track --artist Rush --track Xanadu --now-playing
+    """
+    seconds = parse_span(duration, send.MAX_TRACK_SECONDS) if duration else 180
+    if now_playing:
+        answer = send.now_playing(app, artist, title, album, album_artist, seconds)
+        if as_json:
+            emit_json({"accepted": answer.accepted, "code": answer.code, "reason": answer.reason,
+                       "corrections": answer.corrections()})
+        elif answer.accepted:
+            click.echo(f"now playing on Last.fm: {artist} — {title}")
+        else:
+            click.echo(f"Last.fm ignored it: {answer.reason}")
+        return ExitStatus.OK if answer.accepted else ExitStatus.PARTLY_IGNORED
+    started = parse_time(at, app.clock()) if at else None
+    return render_result(send.scrobble_track(app, artist, title, album, album_artist, started, seconds, force),
+                         as_json)
+
+
+@scrobble.command("history")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=10, show_default=True, help="How many.")
+@json_option
+@pass_app
+def scrobble_history(app: App, limit: int, as_json: bool) -> None:
+    """The latest scrobbles in the ledger, newest first, with what became of each.
+
+    \b
+    Example:
+      python main.py scrobble history --limit 20
+    """
+    entries = app.ledger.latest(limit)
+    if as_json:
+        emit_json([e.to_json() for e in entries])
+        return
+    if not entries:
+        click.echo("the ledger is empty")
+    for e in entries:
+        when = local_clock(e.timestamp) if e.timed else "not yet timed      "
+        reason = f" ({e.to_json()['reason']})" if e.status == IGNORED else ""
+        job = f"  [queue job {e.job}]" if e.job else ""
+        click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}")

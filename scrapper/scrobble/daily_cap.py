@@ -1,0 +1,42 @@
+"""Last.fm's daily scrobble cap: which one is in force, where it comes from, and what it still allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import Settings
+from scrobble.ledger import Ledger
+
+DEFAULT_DAILY_CAP = 2800
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class DailyCap:
+    value: int
+    source: str  # config (option, environment or config file), learned (from Last.fm's answers), default
+
+    def to_json(self) -> dict[str, object]:
+        return {"value": self.value, "source": self.source}
+
+
+def daily_cap(settings: Settings, ledger: Ledger, override: int | None = None) -> DailyCap:
+    if override:
+        return DailyCap(override, "option")
+    if settings.daily_cap:
+        return DailyCap(settings.daily_cap, "config")
+    learned = ledger.meta("learned_cap")
+    if isinstance(learned, dict) and isinstance(learned.get("value"), int) and learned["value"] > 0:
+        return DailyCap(learned["value"], "learned")
+    return DailyCap(DEFAULT_DAILY_CAP, "default")
+
+
+def budget_left(cap: DailyCap, ledger: Ledger, now: float) -> tuple[int, float | None]:
+    """Scrobbles the cap still allows, and when the next one frees if none."""
+    blocked = ledger.meta("cap_blocked_until")
+    if isinstance(blocked, (int, float)) and now < blocked:
+        return 0, float(blocked)
+    sent = ledger.accepted_since(now - DAY)
+    if len(sent) < cap.value:
+        return cap.value - len(sent), None
+    return 0, sent[-cap.value] + DAY  # when the oldest scrobble counting against the cap ages out

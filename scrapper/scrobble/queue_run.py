@@ -1,0 +1,225 @@
+"""Draining the queue: albums timed into free listening time as they are sent, under Last.fm's limits.
+
+Real listening cannot exceed real time: a queued album is laid into a gap of
+the last 13½ days that no other listen in the ledger occupies, and when no
+gap is long enough it waits for time to pass. One runner at a time; it takes
+the send lock one batch at a time, deciding each batch from rows read under
+that lock, so a pause, a cancel or an interactive command takes effect
+before its next batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app import App
+from errors import Busy, CapReached, ExitStatus, LastfmError, QueueBusy, RussfmError
+from scrobble.daily_cap import budget_left, daily_cap
+from scrobble.ledger import ACTIVE, IN_FLIGHT, PENDING, Entry, Job, Ledger
+from scrobble.planner import OLDEST_ALLOWED
+from scrobble.sender import BATCH_SIZE, Sender
+from scrobble.sendlock import queue_turn
+from scrobble.timeparse import iso_utc
+from statefiles import busy_message, file_lock
+
+log = logging.getLogger("russfm.queue")
+QUEUE_LOCK = "queue.lock"
+WINDOW_SLACK = 3600  # queued albums start at least an hour inside the 13½-day window
+NO_ROOM, TOO_LONG, DAILY_CAP = "no_room", "too_long", "daily_cap"
+
+
+def window(now: float) -> tuple[int, int]:
+    """The stretch of past time queued albums may be laid into."""
+    return int(now) - OLDEST_ALLOWED + WINDOW_SLACK, int(now)
+
+
+def free_gaps(ledger: Ledger, low: int, high: int) -> list[tuple[int, int]]:
+    """Stretches of [low, high) that no standing listen occupies, earliest first."""
+    gaps: list[tuple[int, int]] = []
+    cursor = low
+    for start, end in ledger.live_spans(low, high):
+        if start > cursor:
+            gaps.append((cursor, min(start, high)))
+        cursor = max(cursor, end)
+        if cursor >= high:
+            break
+    if cursor < high:
+        gaps.append((cursor, high))
+    return gaps
+
+
+def place(gaps: list[tuple[int, int]], span: int) -> int | None:
+    """The earliest start where `span` fits; the gap list is updated to exclude it."""
+    for i, (start, end) in enumerate(gaps):
+        if end - start >= span:
+            gaps[i] = (start + span, end)
+            return start
+    return None
+
+
+def due_jobs(ledger: Ledger, now: float) -> list[Job]:
+    return [j for j in ledger.jobs().values() if j.status == ACTIVE and (j.scheduled_at or 0) <= now]
+
+
+def untimed_in_order(ledger: Ledger, jobs: list[Job]) -> list[tuple[str, str, int]]:
+    """(job, album, length) of albums waiting to be timed, job by job, album by album as queued."""
+    albums = ledger.untimed_albums()
+    out = []
+    for job in jobs:
+        waiting = albums.get(job.id, {})
+        order = {slug: n for n, slug in enumerate(job.albums)}
+        out += [(job.id, slug, waiting[slug][0]) for slug in sorted(waiting, key=lambda s: order.get(s, 1 << 30))]
+    return out
+
+
+class QueueSelection:
+    """Due scrobbles of active jobs within the cap and --max, timing albums into free time as needed."""
+
+    def __init__(self, app: App, max_items: int | None, cap_override: int | None) -> None:
+        self.app = app
+        self.max_items = max_items
+        self.cap_override = cap_override
+        self.chosen = 0
+        self.timed_albums = 0
+        self.waiting: str | None = None
+        self.next_send_at: float | None = None
+
+    def room(self, ledger: Ledger, now: float) -> int:
+        cap = daily_cap(self.app.settings, ledger, self.cap_override)
+        budget, free_at = budget_left(cap, ledger, now)
+        if budget <= 0:
+            self.waiting, self.next_send_at = DAILY_CAP, free_at
+        if self.max_items is not None:
+            budget = min(budget, self.max_items - self.chosen)
+        return max(0, min(budget, BATCH_SIZE))
+
+    def next_batch(self, ledger: Ledger) -> list[Entry]:
+        now = self.app.clock()
+        jobs = due_jobs(ledger, now)
+        ids = [j.id for j in jobs]
+        room = self.room(ledger, now)
+        if not ids or room <= 0:
+            return []
+        stale = ledger.pending_of_jobs(ids, timed=True, before=int(now) - OLDEST_ALLOWED)
+        if stale:  # timed by a run that never sent them, and too old by now: time them afresh
+            ledger.untime(stale)
+        batch = ledger.pending_of_jobs(ids, timed=True, limit=room)
+        room -= len(batch)
+        if room > 0:
+            low, high = window(now)
+            gaps = free_gaps(ledger, low, high)
+            for job, slug, span in untimed_in_order(ledger, jobs):
+                if room <= 0:
+                    break
+                start = place(gaps, max(span, 1))
+                if start is None:
+                    # This album waits (for time to pass, or for ever if it is longer than the
+                    # window); the albums behind it go on.
+                    self.waiting = self.waiting or (TOO_LONG if span > high - low else NO_ROOM)
+                    continue
+                group = ledger.untimed_album(job, slug)
+                ledger.retime(group, start)
+                self.timed_albums += 1
+                batch += group[:room]
+                room -= min(room, len(group))
+        self.chosen += len(batch)
+        return batch
+
+    def still_wanted(self, ledger: Ledger, entries: list[Entry]) -> list[Entry]:
+        due = {j.id for j in due_jobs(ledger, self.app.clock())}
+        return [e for e in entries if e.job in due]
+
+
+@dataclass
+class RunResult:
+    accepted: int = 0
+    ignored: int = 0
+    failed: int = 0
+    reconciled: int = 0
+    timed_albums: int = 0
+    requests: int = 0
+    pending: int = 0
+    waiting: str | None = None
+    next_send_at: float | None = None
+    stopped: RussfmError | None = None
+    sent_ids: list[str] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return self.stopped.exit_status if self.stopped else ExitStatus.OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted, "ignored": self.ignored, "failed": self.failed,
+            "reconciled": self.reconciled, "albums_timed": self.timed_albums, "requests": self.requests,
+            "pending": self.pending, "waiting_reason": self.waiting, "next_send_at": iso_utc(self.next_send_at),
+            "stopped": str(self.stopped) if self.stopped else None,
+        }
+
+
+def _pending_in_queue(ledger: Ledger) -> int:
+    live = {j.id for j in ledger.jobs().values() if j.status == ACTIVE}
+    return sum(c[PENDING] for job, c in ledger.job_counts().items() if job in live)
+
+
+def _nothing_to_do(app: App, selection: QueueSelection) -> bool:
+    """Whether this run can end without Last.fm: nothing in flight, and nothing due or no room in the cap."""
+    ledger = app.ledger
+    if ledger.count(IN_FLIGHT):
+        return False
+    now = app.clock()
+    due = {j.id for j in due_jobs(ledger, now)}
+    if not any(c[PENDING] for job, c in ledger.job_counts().items() if job in due):
+        return True
+    return selection.room(ledger, now) <= 0
+
+
+def run_queue(app: App, max_items: int | None = None, seconds: float | None = None,
+              cap_override: int | None = None, on_batch: Callable[[int], None] | None = None) -> RunResult:
+    """One cron run: settle what was in flight, then send due batches until done, capped, or stopped."""
+    state = app.settings.state_dir
+    result = RunResult()
+    selection = QueueSelection(app, max_items, cap_override)
+    try:
+        with file_lock(state / QUEUE_LOCK, app.command, what="queue run"):
+            _drain(app, selection, result, seconds, on_batch)
+    except Busy:
+        raise QueueBusy(busy_message(state / QUEUE_LOCK, "another queue run is going") +
+                        "; this one has nothing to do") from None
+    result.timed_albums = selection.timed_albums
+    result.waiting = result.waiting or selection.waiting
+    result.next_send_at = result.next_send_at or selection.next_send_at
+    result.pending = _pending_in_queue(app.ledger)
+    result.requests = app.requests()
+    return result
+
+
+def _drain(app: App, selection: QueueSelection, result: RunResult, seconds: float | None,
+           on_batch: Callable[[int], None] | None) -> None:
+    if _nothing_to_do(app, selection):
+        return
+    started = app.clock()
+    client = app.client(signed=True)
+    sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch)
+    first = True
+    try:
+        while seconds is None or app.clock() - started < seconds:
+            with queue_turn(app.settings.state_dir, app.command, app.settings.lock_wait):
+                if first:
+                    sender.reconcile_in_flight()
+                    first = False
+                if not sender.send_batch(selection):
+                    break
+    except CapReached:
+        cap_until = app.ledger.meta("cap_blocked_until")
+        result.waiting = DAILY_CAP
+        result.next_send_at = float(cap_until) if isinstance(cap_until, (int, float)) else None
+    except (LastfmError, Busy) as exc:
+        result.stopped = exc
+    done = sender.log
+    result.accepted, result.ignored, result.failed = len(done.accepted), len(done.ignored), len(done.failed)
+    result.reconciled = len(done.reconciled)
+    result.sent_ids = done.touched

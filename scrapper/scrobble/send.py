@@ -1,0 +1,199 @@
+"""Scrobbling what was just played (an album, a track): record it in the ledger, then send what is pending.
+
+`scrobble album`, `scrobble track` and the play-along mode all end in
+`send_pending`, which sends every pending scrobble outside the queue, the
+leftovers of earlier commands included, under the send lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app import App
+from collection.lookup import find_album
+from collection.names import fold
+from errors import Busy, ExitStatus, LastfmError, OverlapError, RussfmError, UsageError
+from lastfm.responses import ItemResult
+from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, Ledger, identity
+from scrobble.lastfm_durations import lastfm_durations
+from scrobble.planner import Plan, PlannedScrobble, PlanOptions, build_plan, check_window
+from scrobble.sendlock import interactive_turn
+from scrobble.sender import BATCH_SIZE, SendLog, Sender
+from scrobble.timeparse import local_clock
+
+MAX_TRACK_SECONDS = 6 * 3600
+
+
+class OutsideQueue:
+    """Pending scrobbles that belong to no queue job, oldest first."""
+
+    def next_batch(self, ledger: Ledger) -> list[Entry]:
+        return ledger.with_status(PENDING, outside_queue=True)[:BATCH_SIZE]
+
+    def still_wanted(self, ledger: Ledger, entries: list[Entry]) -> list[Entry]:
+        return [e for e in entries if e.job is None]
+
+
+@dataclass
+class Recorded:
+    """What putting a plan in the ledger did."""
+
+    fresh: list[Entry] = field(default_factory=list)  # new pending entries
+    already: list[PlannedScrobble] = field(default_factory=list)  # the same scrobble stands already
+    kept: list[Entry] = field(default_factory=list)  # the same listening, recorded earlier and not yet sent
+    refused: OverlapError | None = None
+
+
+def describe(entry: Entry) -> str:
+    return f"{entry.artist} — {entry.track} at {local_clock(entry.timestamp)} ({entry.status})"
+
+
+def _same_listening(plan: Plan, entry: Entry) -> bool:
+    """An unsent entry of this very record (or track), overlapping it: a rerun, not a second listen."""
+    if entry.status not in (PENDING, IN_FLIGHT):
+        return False
+    if plan.slug:
+        return entry.slug == plan.slug
+    return any((fold(entry.artist), fold(entry.track)) == (fold(s.artist), fold(s.track)) for s in plan.scrobbles)
+
+
+def record_plan(ledger: Ledger, plan: Plan, force: bool = False) -> Recorded:
+    """Put a plan's scrobbles in the ledger as pending, unless the time is taken (read under the lock)."""
+    out = Recorded()
+    with ledger.locked():
+        standing = ledger.standing(identity(s.artist, s.track, s.timestamp) for s in plan.scrobbles)
+        out.already = [s for s in plan.scrobbles if identity(s.artist, s.track, s.timestamp) in standing]
+        clash = [e for e in ledger.overlapping(plan.started_at, plan.finished_at) if e.key not in standing]
+        if clash and not force:
+            if all(_same_listening(plan, e) for e in clash):
+                out.kept = clash
+                return out
+            first = clash[0]
+            out.refused = OverlapError(
+                f"this listening ({local_clock(plan.started_at)}–{local_clock(plan.finished_at)[11:]}) overlaps "
+                f"{describe(first)}{f' and {len(clash) - 1} more' if len(clash) > 1 else ''}; "
+                "nobody plays two records at once: give another time, or --force")
+            return out
+        rows = [s.ledger_row(plan.slug) for s in plan.scrobbles
+                if identity(s.artist, s.track, s.timestamp) not in standing]
+        out.fresh = ledger.add(rows)
+    return out
+
+
+def send_pending(app: App, on_batch: Callable[[int], None] | None = None) -> SendLog:
+    """Settle what was left in flight, then send every pending scrobble outside the queue."""
+    client = app.client(signed=True)
+    sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch)
+    try:
+        with interactive_turn(app.settings.state_dir, app.command, app.settings.lock_wait):
+            sender.reconcile_in_flight()
+            sender.send_all(OutsideQueue())
+    except (LastfmError, Busy) as exc:
+        sender.log.stopped = exc
+    return sender.log
+
+
+@dataclass
+class SendResult:
+    """A scrobble command's outcome: its own scrobbles and whatever else it sent, as the ledger now holds them."""
+
+    scrobbles: list[Entry]
+    already: list[PlannedScrobble] = field(default_factory=list)
+    kept: int = 0
+    reconciled: int = 0
+    requests: int = 0
+    stopped: RussfmError | None = None
+    refused: OverlapError | None = None
+
+    def with_status(self, *statuses: str) -> list[Entry]:
+        return [e for e in self.scrobbles if e.status in statuses]
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.stopped is not None:
+            return self.stopped.exit_status
+        if self.refused is not None:
+            return self.refused.exit_status
+        if self.with_status(IGNORED, FAILED):
+            return ExitStatus.PARTLY_IGNORED
+        if self.with_status(PENDING, IN_FLIGHT):
+            return ExitStatus.TRY_LATER
+        return ExitStatus.OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted": len(self.with_status(ACCEPTED)), "ignored": len(self.with_status(IGNORED)),
+            "deferred": len(self.with_status(PENDING, IN_FLIGHT)), "failed": len(self.with_status(FAILED)),
+            "reconciled": self.reconciled, "requests": self.requests,
+            "already_scrobbled": [{"artist": s.artist, "track": s.track, "timestamp": s.timestamp}
+                                  for s in self.already],
+            "scrobbles": [e.to_json() for e in self.scrobbles],
+            "stopped": str(self.stopped) if self.stopped else None,
+            "refused": str(self.refused) if self.refused else None,
+        }
+
+
+def scrobble_plan(app: App, plan: Plan, force: bool = False,
+                  on_batch: Callable[[int], None] | None = None) -> SendResult:
+    """Record the plan, then send. A plan refused for overlap still lets earlier leftovers go."""
+    recorded = record_plan(app.ledger, plan, force)
+    sent = send_pending(app, on_batch)
+    mine = [e.id for e in recorded.fresh + recorded.kept]
+    ids = list(dict.fromkeys(mine + sent.touched + sent.reconciled))
+    return SendResult(
+        scrobbles=sorted(app.ledger.get(ids), key=lambda e: (e.timestamp, e.id)),
+        already=recorded.already, kept=len(recorded.kept), reconciled=len(sent.reconciled),
+        requests=app.requests(), stopped=sent.stopped, refused=recorded.refused,
+    )
+
+
+def plan_album(app: App, query: str, options: PlanOptions, lookup: bool = False) -> Plan:
+    """The listening plan for an album; with `lookup`, Last.fm is asked for durations Discogs and Spotify lack."""
+    album = find_album(app.store, query)
+    filler = lastfm_durations(app.client(signed=False), app.cache) if lookup else None
+    return build_plan(album, options, app.clock(), filler)
+
+
+def scrobble_album(app: App, query: str, options: PlanOptions, force: bool = False,
+                   on_batch: Callable[[int], None] | None = None,
+                   on_plan: Callable[[Plan], None] | None = None) -> SendResult:
+    album = find_album(app.store, query)
+    plan = build_plan(album, options, app.clock(), lastfm_durations(app.client(signed=True), app.cache))
+    if on_plan:
+        on_plan(plan)
+    return scrobble_plan(app, plan, force, on_batch)
+
+
+def single_track_plan(artist: str, track: str, album: str, album_artist: str, started: int,
+                      duration: int, now: float) -> Plan:
+    """One track as a plan, held to the same time rules as an album."""
+    artist, track = " ".join(artist.split()), " ".join(track.split())
+    if not artist or not track:
+        raise UsageError("a track needs an artist and a title")
+    if not 0 < duration <= MAX_TRACK_SECONDS:
+        raise UsageError("--duration must be between 1 second and 6 hours")
+    check_window(started, started + duration, now)
+    item = PlannedScrobble(artist, track, " ".join(album.split()), " ".join(album_artist.split()),
+                           started, duration, 0, "", "given")
+    return Plan(item.album, item.album_artist, "", started, started + duration, [item])
+
+
+def scrobble_track(app: App, artist: str, track: str, album: str = "", album_artist: str = "",
+                   started: int | None = None, duration: int = 180, force: bool = False) -> SendResult:
+    now = app.clock()
+    start = started if started is not None else int(now) - duration
+    return scrobble_plan(app, single_track_plan(artist, track, album, album_artist, start, duration, now), force)
+
+
+def now_playing(app: App, artist: str, track: str, album: str = "", album_artist: str = "",
+                duration: int = 180) -> ItemResult:
+    """Show a track as playing now (nothing is recorded: a now-playing notice is not a scrobble)."""
+    now = app.clock()
+    plan = single_track_plan(artist, track, album, album_artist, int(now) - duration, duration, now)
+    item = plan.scrobbles[0]
+    return app.client(signed=True).now_playing({
+        "artist": item.artist, "track": item.track, "album": item.album,
+        "album_artist": item.album_artist, "duration": duration,
+    })
