@@ -13,12 +13,12 @@ from pathlib import Path
 
 from _common import USER, generated_setup
 
-from cache import Cache
+from dataclasses import replace
+
+from app import App
 from collection.lookup import iter_albums
 from collection.store import Store
 from enhance import enhance
-from lastfm.client import LastFM
-from scrobble.ledger import Ledger
 from tests.lastfm_emulator.core import Scrobble
 
 
@@ -41,16 +41,18 @@ def main() -> None:
         for i in range(rng.randint(1, 5)):
             emu.state.scrobbles[USER].append(Scrobble(USER, album.artist, f"t{i}", album.title, album.artist,
                                                       now - rng.randint(86400, 300 * 86400), now))
-    client = LastFM(settings)
-    cache = Cache(settings.state_dir)
-    ledger = Ledger(settings.state_dir)
+    settings = replace(settings, username=USER)
     print(f"{len(albums)} albums; the user has played {len(played)} of them")
     print(f"{'run':<26} {'requests':>9} {'wall s':>8} {'files rewritten':>16}")
 
     def run(name: str) -> None:
         before = files(data)
         started = time.perf_counter()
-        report = enhance(Store(data), client, USER, cache, ledger)
+        app = App(settings, "lastfm-enhance")  # a new process each run, as cron runs it
+        try:
+            report = enhance(app)
+        finally:
+            app.close()
         wall = time.perf_counter() - started
         rewritten = sum(1 for p, t in files(data).items() if before.get(p) != t)
         print(f"{name:<26} {report.requests:>9} {wall:>8.1f} {rewritten:>16}")
@@ -63,14 +65,15 @@ def main() -> None:
     run("warm + 50 new scrobbles")
 
     sample = albums[:200]  # the old way, measured on 200 albums and scaled
+    app = App(settings, "benchmark")
+    client = app.client()
     started = time.perf_counter()
     for album in sample:
         client.album_info(album.artist, album.title, username=USER)
     per_album = (time.perf_counter() - started) / len(sample)
     print(f"{'one getInfo per album':<26} {len(albums):>9} {per_album * len(albums):>8.1f} "
           f"{'(every run; measured on 200)':>16}")
-    ledger.close()
-    cache.close()
+    app.close()
     server.stop()
 
 

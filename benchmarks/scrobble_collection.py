@@ -12,11 +12,12 @@ import time
 
 from _common import REPO, USER, start
 
+from app import App
 from collection.lookup import iter_albums
 from collection.store import Store
 from lastfm.client import LastFM
-from scrobble import service
 from scrobble.planner import PlanOptions, build_plan
+from scrobble.send import scrobble_plan
 
 
 def main() -> None:
@@ -38,13 +39,15 @@ def main() -> None:
         finish = plan.started_at - 60
 
     tool_requests, tool_times = [], []
-    with service.online(settings) as online:
-        for plan in plans:
-            before, started = online.client.requests, time.perf_counter()
-            report, _, refused = service.scrobble_plan(online, plan)
-            assert refused is None and report.stopped is None and len(report.accepted) == len(plan.scrobbles)
-            tool_times.append(time.perf_counter() - started)
-            tool_requests.append(online.client.requests - before)
+    app = App(settings, "benchmark")
+    for plan in plans:
+        before, started = app.requests(), time.perf_counter()
+        result = scrobble_plan(app, plan)
+        assert result.refused is None and result.stopped is None
+        assert len(result.with_status("accepted")) == len(plan.scrobbles)
+        tool_times.append(time.perf_counter() - started)
+        tool_requests.append(app.requests() - before)
+    app.close()
     tracks = sum(len(p.scrobbles) for p in plans)
     held = len(server.emulator.scrobbles_of(USER))
     assert held == tracks, (held, tracks)

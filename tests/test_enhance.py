@@ -252,3 +252,83 @@ def test_against_real_recordings(tmp_path: Path, run_cli, monkeypatch):
     assert len(block["tags"]) == 5 and block["userplaycount"] == 0
     entry = json.loads((site / "collection.json").read_text())[0]
     assert entry["lastfm_listeners"] == 832 and entry["lastfm_user_playcount"] == 0
+
+
+def album_info_body(url: str, tags: list[str], mbid: str = "") -> str:
+    from xml.sax.saxutils import escape
+
+    tag_xml = "".join(f"<tag><name>{escape(t)}</name><url>https://www.last.fm/tag/x</url></tag>" for t in tags)
+    return ('<?xml version="1.0" encoding="UTF-8"?><lfm status="ok"><album><name>2112</name><artist>Rush</artist>'
+            f'<mbid>{mbid}</mbid><url>{escape(url)}</url><listeners>10</listeners><playcount>20</playcount>'
+            f'<tracks></tracks><tags>{tag_xml}</tags></album></lfm>')
+
+
+@pytest.mark.parametrize("url", [
+    'https://www.last.fm/music/Rush/2112" onmouseover="alert(1)',
+    "https://www.last.fm/ javascript:alert(1)",
+    "https://www.last.fm/music/Rush/2112\u202egnp.exe",
+    "https://www.last.fm/music/Rush/\u200b2112",
+    "https://www.last.fm.evil.example/music/Rush/2112",
+    "https://www.last.fm/music/Rush/<script>",
+])
+def test_unsafe_urls_never_reach_the_site(run_cli, signed_in, emulator, site: Path, url: str):
+    emulator.emulator.add_fault({"method": "album.getinfo", "times": 1, "body": album_info_body(url, ["rock"])})
+    code, report = enhance(run_cli, site, "2112")
+    block = album_json(site, "2112-814617")["services"]["lastfm"]
+    assert block.get("url") != url and index_entry(site, "2112-814617").get("lastfm_url") != url
+    assert any(r.startswith("url=") for r in report["albums"][0]["refused"])
+
+
+def test_tags_are_short_plain_words(run_cli, signed_in, emulator, site: Path):
+    tags = ["progressive rock", "http://evil.example", "www.evil.example", "rock\u202e", "zero\u200bwidth",
+            'quote"s', "<b>", "x" * 41, "  canadian   ", "javascript:alert(1)"]
+    emulator.emulator.add_fault({"method": "album.getinfo", "times": 1, "body": album_info_body(
+        "https://www.last.fm/music/Rush/2112", tags)})
+    enhance(run_cli, site, "2112")
+    assert album_json(site, "2112-814617")["services"]["lastfm"]["tags"] == ["progressive rock", "canadian"]
+
+
+def recent_body(*stamps: str) -> str:
+    tracks = "".join(
+        f'<track><artist mbid="">Rush</artist><name>Tears</name><streamable>0</streamable><mbid></mbid>'
+        f'<album mbid="">2112</album><url>https://www.last.fm/music/Rush/_/Tears</url>'
+        f'<date uts="{uts}">x</date></track>' for uts in stamps)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><lfm status="ok"><recenttracks user="{USER}" page="1" '
+            f'perPage="200" totalPages="1" total="{len(stamps)}">{tracks}</recenttracks></lfm>')
+
+
+def test_impossible_times_are_never_written(run_cli, signed_in, emulator, site: Path):
+    real = int(time.time()) - 7200
+    emulator.emulator.add_fault({"method": "user.getrecenttracks", "times": 1, "body": recent_body(
+        "32503680000", "1700000000000", "17000000000000000", "12", str(real))})
+    code, report = enhance(run_cli, site, "2112")
+    assert code == 0
+    expected = datetime.fromtimestamp(real, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert album_json(site, "2112-814617")["services"]["lastfm"]["last_scrobbled"] == expected
+    assert index_entry(site, "2112-814617")["lastfm_last_scrobbled"] == expected
+
+
+def test_bad_values_already_in_files_are_corrected(run_cli, signed_in, emulator, site: Path):
+    path = site / "album" / "2112-814617" / "2112-814617.json"
+    data = json.loads(path.read_text())
+    known_mbid = data["services"]["lastfm"]["mbid"]
+    assert known_mbid
+    data["services"]["lastfm"].update(last_scrobbled="3000-01-01T00:00:00Z",
+                                      url='https://www.last.fm/music/Rush/2112" onclick="x', listeners=-5)
+    path.write_text(json.dumps(data, indent=2))
+    index = json.loads((site / "collection.json").read_text())
+    for entry in index:
+        if "2112-814617" in str(entry.get("uri_release")):
+            entry["lastfm_last_scrobbled"] = "3000-01-01T00:00:00Z"
+    (site / "collection.json").write_text(json.dumps(index, indent=2))
+    # Last.fm answers without an mbid, and knows no url: the file's checked values stay, the bad ones go.
+    emulator.emulator.add_fault({"method": "album.getinfo", "times": 1, "body": album_info_body(
+        "https://www.last.fm/music/Rush/2112", [], mbid="")})
+    code, report = enhance(run_cli, site, "2112", "--refresh")
+    block = album_json(site, "2112-814617")["services"]["lastfm"]
+    assert "last_scrobbled" not in block and block["mbid"] == known_mbid
+    assert block["url"] == "https://www.last.fm/music/Rush/2112" and block["listeners"] == 10
+    assert "lastfm_last_scrobbled" not in index_entry(site, "2112-814617")
+    again = snapshot(site)
+    enhance(run_cli, site, "2112")
+    assert snapshot(site) == again

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
-from tests.conftest import REPO, scrobbles
+from tests.conftest import scrobbles
+from tests.conftest import spawn as cli
 
 BOX = "3-d-the-catalogue-10349797"  # 69 tracks: two batches
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "main.py", *args], cwd=REPO / "scrapper", env=os.environ | env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:

@@ -273,3 +273,49 @@ def test_expired_timing_is_redone(settings: Settings, signed_in, emulator, state
         app.close()
     assert result.accepted == 6 and result.ignored == 0
     check_times(state_dir, now)
+
+
+def test_error_29_on_a_read_is_a_rate_limit_not_the_cap(run_cli, signed_in, emulator):
+    """An unanswered batch is checked with user.getRecentTracks; error 29 there is retried, never learned."""
+    add(run_cli, "2112")
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "drop_after_commit": True})
+    emulator.emulator.add_fault({"method": "user.getrecenttracks", "times": 1, "error": 29})
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["accepted"] == 6 and data["reconciled"] == 6
+    assert status(run_cli)["daily_cap"] == {"value": 2800, "source": "default"}
+    assert emulator.emulator.request_counts()["by_method"]["track.scrobble"] == 1
+
+
+def test_a_small_cap_is_learned_in_error_29_mode(run_cli, signed_in, emulator):
+    """The first batch fills the cap exactly; the second meets error 29 on every try: that is the cap."""
+    emulator.emulator.configure(daily_cap=50, cap_mode="error29")
+    add(run_cli, "--all")
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["accepted"] == 50 and data["waiting_reason"] == "daily_cap"
+    assert emulator.emulator.request_counts()["by_method"]["track.scrobble"] == 1 + 4
+    assert status(run_cli)["daily_cap"] == {"value": 50, "source": "learned"}
+    before = emulator.emulator.request_counts()["total"]
+    again, data = run(run_cli)
+    assert again.exit_code == 0 and data["accepted"] == 0 and data["waiting_reason"] == "daily_cap"
+    assert emulator.emulator.request_counts()["total"] == before
+
+
+def test_an_album_too_long_for_the_window_does_not_block_the_others(run_cli, signed_in, emulator, data_copy):
+    slug = "3-d-the-catalogue-10349797"
+    path = data_copy / "album" / slug / f"{slug}.json"
+    album = json.loads(path.read_text())
+    for row in album["tracklist"]:
+        if row.get("duration"):
+            row["duration"] = "5:00:00"  # 69 tracks of five hours: longer than Last.fm's 14 days
+    path.write_text(json.dumps(album))
+    assert run_cli("--data-dir", str(data_copy), "scrobble", "queue", "add", slug).exit_code == 0
+    assert run_cli("--data-dir", str(data_copy), "scrobble", "queue", "add", "2112-814617").exit_code == 0
+    result = run_cli("--data-dir", str(data_copy), "scrobble", "queue", "run", "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and data["accepted"] == 6
+    jobs = {j["id"]: j for j in status(run_cli)["jobs"]}
+    assert jobs["1"]["waiting_reason"] == "too_long" and jobs["1"]["too_long"] == [slug]
+    assert jobs["1"]["estimated_finish"] is None
+    assert jobs["2"]["status"] == "done"
+    text = run_cli("scrobble", "queue", "status").stdout
+    assert f"{slug}: longer than Last.fm's 14-day window" in text

@@ -282,3 +282,44 @@ def test_another_sender_holding_the_lock(run_cli, signed_in, emulator, state_dir
     assert "waiting" in result.stdout and scrobbles(emulator) == []
     later = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Lessons", "--at", "30m ago")
     assert later.exit_code == 0 and "2 accepted" in later.stdout  # the waiting one goes too
+
+
+def test_reconciliation_needs_the_same_track_not_only_the_artist(run_cli, signed_in, emulator):
+    """Last.fm holds another track of the same artist at the very same second; the unsent one is sent."""
+    at = int(time.time()) - 3600
+    emulator.emulator.load_catalogue({"scrobbles": {USER: [
+        {"artist": "Johnny Cash", "track": "Ring of Fire", "album": "The Best Of", "timestamp": at}]}})
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "body": "<html>gateway</html>",
+                                 "status": 502})
+    result = run_cli("scrobble", "track", "--artist", "Johnny Cash", "--track", "Folsom Prison Blues",
+                     "--at", str(at), "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and data["accepted"] == 1 and data["reconciled"] == 0
+    held = {(s["track"], s["timestamp"]) for s in scrobbles(emulator)}
+    assert held == {("Ring of Fire", at), ("Folsom Prison Blues", at)}
+
+
+def test_reconciliation_accepts_corrections_last_fm_is_known_to_make(run_cli, signed_in, emulator):
+    emulator.emulator.load_catalogue({"corrections": {"artist": {"Guns N Roses": "Guns N' Roses"},
+                                                      "track": {"Paradise City (Remastered)": "Paradise City"}}})
+    first = run_cli("scrobble", "track", "--artist", "Guns N Roses", "--track", "Paradise City (Remastered)",
+                    "--at", "3h ago")
+    assert first.exit_code == 0 and "Last.fm corrected" in first.stdout
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "drop_after_commit": True})
+    again = run_cli("scrobble", "track", "--artist", "Guns N Roses", "--track", "Paradise City (Remastered)",
+                    "--at", "1h ago", "--json")
+    data = json.loads(again.stdout)
+    assert again.exit_code == 0 and data["reconciled"] == 1
+    assert len(scrobbles(emulator)) == 2
+
+
+def test_a_rerun_while_last_fm_is_offline_is_try_again_later(run_cli, signed_in, emulator):
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 100, "error": 11})
+    first, _ = send_album(run_cli, "2112-814617", "--finished-at", "15m ago")
+    assert first.exit_code == 75
+    rerun = run_cli("scrobble", "album", "2112-814617", "--finished-at", "14m ago")
+    assert rerun.exit_code == 75, rerun.stderr
+    assert "recorded before and not yet sent" in rerun.stdout and "overlap" not in rerun.stderr
+    emulator.emulator.clear_faults()
+    later, data = send_album(run_cli, "2112-814617", "--finished-at", "13m ago")
+    assert later.exit_code == 0 and data["accepted"] == 6 and len(scrobbles(emulator)) == 6

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import App
-from errors import ExitStatus, LastfmTemporary, SessionInvalid
+from errors import ExitStatus, LastfmError, LastfmTemporary, SessionInvalid
 from scrobble.daily_cap import DAY, DailyCap, budget_left, daily_cap
 from scrobble.ledger import IN_FLIGHT, PENDING
 
@@ -23,10 +23,15 @@ class AccountStatus:
     remaining_today: int
     pending: int
     in_flight: int
+    failure: LastfmError | None = None  # why Last.fm could not be asked, when it could not
 
     @property
     def exit_status(self) -> ExitStatus:
-        return ExitStatus.ERROR if self.signed_in and self.session_valid is False else ExitStatus.OK
+        if self.signed_in and self.session_valid is False:
+            return ExitStatus.ERROR
+        if self.failure is not None and not isinstance(self.failure, LastfmTemporary):
+            return self.failure.exit_status
+        return ExitStatus.OK
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,7 +45,7 @@ class AccountStatus:
 def account_status(app: App, check: bool = True) -> AccountStatus:
     """With `check`, one user.getInfo asks Last.fm whether it still takes the saved session."""
     session = app.sessions.load()
-    valid = playcount = problem = None
+    valid = playcount = problem = failure = None
     if session and check:
         try:
             info = app.client(signed=True).user_info()
@@ -48,8 +53,8 @@ def account_status(app: App, check: bool = True) -> AccountStatus:
         except SessionInvalid:
             valid = False
             problem = "Last.fm no longer accepts this session (revoked?): run `python main.py lastfm login`"
-        except LastfmTemporary as exc:
-            problem = f"could not ask Last.fm: {exc}"
+        except LastfmError as exc:
+            problem, failure = f"could not ask Last.fm: {exc}", exc
     ledger = app.ledger
     now = app.clock()
     cap = daily_cap(app.settings, ledger)
@@ -58,5 +63,5 @@ def account_status(app: App, check: bool = True) -> AccountStatus:
         signed_in=session is not None, username=session.username if session else None,
         session_valid=valid, playcount=playcount, problem=problem,
         sent_24h=len(ledger.accepted_since(now - DAY)), cap=cap, remaining_today=left,
-        pending=ledger.count(PENDING), in_flight=ledger.count(IN_FLIGHT),
+        pending=ledger.count(PENDING), in_flight=ledger.count(IN_FLIGHT), failure=failure,
     )

@@ -29,6 +29,7 @@ from statefiles import file_lock, private_file
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_LOCK = "ledger.lock"
+TABLES = ("scrobbles", "jobs", "meta")
 LOCK_WAIT_SECONDS = 60.0  # writes are short; this only guards against a stuck process
 PENDING, IN_FLIGHT, ACCEPTED, IGNORED, FAILED, CANCELLED = (
     "pending", "in_flight", "accepted", "ignored", "failed", "cancelled",
@@ -37,17 +38,16 @@ LIVE = (PENDING, IN_FLIGHT, ACCEPTED)  # a listen that stands, or will
 ACTIVE, PAUSED, ADDING = "active", "paused", "adding"
 MAX_TRACK_SECONDS = 24 * 3600  # bounds the search for listens that reach into a time span
 
-# The expressions the indexes are built on; queries must spell them the same way to use them.
-STATUS = "json_extract(value, '$.status')"
-JOB = "json_extract(value, '$.job')"
-TS = "json_extract(value, '$.timestamp')"
-SENT = "json_extract(value, '$.sent_at')"
-SLUG = "json_extract(value, '$.slug')"
-SPAN = "json_extract(value, '$.span')"
+# Columns computed from the JSON of each row (virtual, so sqlitedict's own rows stay as they are),
+# and indexes over them that answer the queries below without reading the rows themselves.
+COLUMNS = {"status": "$.status", "job": "$.job", "ts": "$.timestamp", "slug": "$.slug", "span": "$.span",
+           "sent_at": "$.sent_at", "duration": "$.duration"}
+STATUS, JOB, TS, SLUG, SPAN, SENT = "status", "job", "ts", "slug", "span", "sent_at"
+# Queries led by a time write `+status` so that the planner keeps to the time index.
 INDEXES = {
-    "scrobbles_by_time": f"{TS}",
-    "scrobbles_by_state": f"{STATUS}, {JOB}, {TS}, {SLUG}, {SPAN}",
-    "scrobbles_by_sent": f"{STATUS}, {SENT}",
+    "ledger_time": "ts, status, duration",
+    "ledger_state": "status, job, ts, slug, span",
+    "ledger_sent": "status, sent_at",
 }
 
 
@@ -168,21 +168,38 @@ class Ledger:
         self._lock_depth = 0
         try:
             self._sql = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS)
-            self._tables: dict[str, SqliteDict] = {}
-            for table in ("scrobbles", "jobs", "meta"):
-                db = SqliteDict(str(self.path), tablename=table, autocommit=False, journal_mode="WAL",
-                                encode=json.dumps, decode=_decode, outer_stack=False)
-                # sqlitedict turns fsync off; a power cut must not take a committed step back.
-                db.conn.execute("PRAGMA synchronous=FULL")
-                self._tables[table] = db
+            self._sql.execute("PRAGMA journal_mode=WAL")
+            for table in TABLES:  # sqlitedict's own table shape, so that reads need no sqlitedict thread
+                self._sql.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (key TEXT PRIMARY KEY, value BLOB)')
+            self._add_columns()
             for name, columns in INDEXES.items():
                 self._sql.execute(f"CREATE INDEX IF NOT EXISTS {name} ON scrobbles({columns})")
             self._sql.commit()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{self.path} cannot be used ({exc}); move it aside to start afresh") from None
-        self._db = self._tables["scrobbles"]
-        self._jobs = self._tables["jobs"]
-        self._meta = self._tables["meta"]
+        self._tables: dict[str, SqliteDict] = {}
+
+    def _table(self, name: str) -> SqliteDict:
+        """The sqlitedict a write goes through, opened on the first write."""
+        if name not in self._tables:
+            db = SqliteDict(str(self.path), tablename=name, autocommit=False, journal_mode="WAL",
+                            encode=json.dumps, decode=_decode, outer_stack=False)
+            # sqlitedict turns fsync off; a power cut must not take a committed step back.
+            db.conn.execute("PRAGMA synchronous=FULL")
+            self._tables[name] = db
+        return self._tables[name]
+
+    def _add_columns(self) -> None:
+        have = {row[1] for row in self._sql.execute("PRAGMA table_xinfo(scrobbles)")}
+        for name, path in COLUMNS.items():
+            if name in have:
+                continue
+            try:
+                self._sql.execute(f"ALTER TABLE scrobbles ADD COLUMN {name} "
+                                  f"GENERATED ALWAYS AS (json_extract(value, '{path}')) VIRTUAL")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):  # another process added it first
+                    raise
 
     def close(self) -> None:
         for db in self._tables.values():
@@ -253,8 +270,8 @@ class Ledger:
         """(start, end) of every standing timed listen that meets [start, end), earliest first."""
         marks = ",".join("?" * len(LIVE))
         rows = self._sql.execute(
-            f"SELECT {TS}, json_extract(value, '$.duration'), {STATUS} FROM scrobbles "
-            f"WHERE {TS} > 0 AND {TS} >= ? AND {TS} < ? AND {STATUS} IN ({marks}) ORDER BY {TS}",
+            f"SELECT {TS}, duration, {STATUS} FROM scrobbles "
+            f"WHERE {TS} > 0 AND {TS} >= ? AND {TS} < ? AND +{STATUS} IN ({marks}) ORDER BY {TS}",
             (start - MAX_TRACK_SECONDS, end, *LIVE)).fetchall()
         spans = [(int(ts), int(ts) + max(int(d or 0), 1)) for ts, d, _ in rows]
         return [(s, e) for s, e in spans if e > start]
@@ -262,7 +279,7 @@ class Ledger:
     def overlapping(self, start: int, end: int) -> list[Entry]:
         """Standing listens whose time span meets [start, end)."""
         marks = ",".join("?" * len(LIVE))
-        found = self._select(f"{TS} > 0 AND {TS} >= ? AND {TS} < ? AND {STATUS} IN ({marks})",
+        found = self._select(f"{TS} > 0 AND {TS} >= ? AND {TS} < ? AND +{STATUS} IN ({marks})",
                              (start - MAX_TRACK_SECONDS, end, *LIVE), order=f"{TS}, key")
         return [e for e in found if start < e.end]
 
@@ -274,7 +291,7 @@ class Ledger:
         marks = ",".join("?" * len(LIVE))
         for start in range(0, len(stamps), 500):
             chunk = stamps[start:start + 500]
-            found = self._select(f"{TS} IN ({','.join('?' * len(chunk))}) AND {STATUS} IN ({marks})",
+            found = self._select(f"{TS} IN ({','.join('?' * len(chunk))}) AND +{STATUS} IN ({marks})",
                                  (*chunk, *LIVE))
             out.update((e.key, e) for e in found if e.key in wanted)
         return out
@@ -375,8 +392,8 @@ class Ledger:
             entry.updated_at = now
             rows[entry.id] = asdict(entry)
         if rows:
-            self._db.update(rows)  # one executemany for the whole step
-            self._db.commit()
+            self._table("scrobbles").update(rows)  # one executemany for the whole step
+            self._table("scrobbles").commit()
 
     def _next_ids(self, count: int) -> list[str]:
         top = self._sql.execute("SELECT max(key) FROM scrobbles").fetchone()[0]
@@ -439,19 +456,22 @@ class Ledger:
     def remove(self, entries: list[Entry]) -> None:
         """Forget entries that never reached Last.fm (a queue job whose adding was interrupted)."""
         self._require_lock()
+        db = self._table("scrobbles")
         for e in entries:
-            del self._db[e.id]
-        self._db.commit()
+            del db[e.id]
+        db.commit()
 
     def save_job(self, job: Job) -> None:
         self._require_lock()
-        self._jobs[job.id] = asdict(job)
-        self._jobs.commit()
+        jobs = self._table("jobs")
+        jobs[job.id] = asdict(job)
+        jobs.commit()
 
     def delete_job(self, job_id: str) -> None:
         self._require_lock()
-        del self._jobs[job_id]
-        self._jobs.commit()
+        jobs = self._table("jobs")
+        del jobs[job_id]
+        jobs.commit()
 
     def next_job_id(self) -> str:
         self._require_lock()
@@ -460,6 +480,7 @@ class Ledger:
 
     def set_meta(self, **values: Any) -> None:
         self._require_lock()
+        meta = self._table("meta")
         for key, value in values.items():
-            self._meta[key] = value
-        self._meta.commit()
+            meta[key] = value
+        meta.commit()

@@ -65,7 +65,7 @@ class Reply:
     chunked: bool = False
 
 
-FAULT_KINDS = ("error", "http", "delay", "drop_after_commit", "body", "size", "nested")
+FAULT_KINDS = ("error", "http", "delay", "stall", "drop_after_commit", "body", "size", "nested")
 
 
 @dataclass
@@ -77,6 +77,7 @@ class Fault:
     http: int | None = None
     status: int | None = None
     delay: float | None = None
+    stall: float | None = None
     drop_after_commit: bool = False
     body: str | None = None
     size: int | None = None
@@ -99,6 +100,7 @@ class Fault:
             http=int(spec["http"]) if spec.get("http") else None,
             status=int(spec["status"]) if spec.get("status") else None,
             delay=float(spec["delay"]) if spec.get("delay") else None,
+            stall=float(spec["stall"]) if spec.get("stall") else None,
             drop_after_commit=bool(spec.get("drop_after_commit")),
             body=spec["body"] if isinstance(spec.get("body"), str) else None,
             size=int(spec["size"]) if spec.get("size") else None,
@@ -496,6 +498,8 @@ class Emulator:
         if fault and (fault.size or fault.nested):
             length, chunks = padded_document(fault.size) if fault.size else nested_document(fault.nested or 0)
             return Reply(200, b"", stream=chunks, length=length, chunked=fault.chunked)
+        if fault and fault.stall:
+            time.sleep(fault.stall)  # a slow service: the work is done, and stored, only after the wait
         try:
             body = self._dispatch(http_method, method, params)
         except ApiError as exc:
