@@ -390,7 +390,7 @@ class Ledger:
         rows = {}
         for entry in entries:
             entry.updated_at = now
-            rows[entry.id] = asdict(entry)
+            rows[entry.id] = dict(vars(entry))  # flat fields: no need for asdict's deep copy
         if rows:
             self._table("scrobbles").update(rows)  # one executemany for the whole step
             self._table("scrobbles").commit()
