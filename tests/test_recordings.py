@@ -37,7 +37,7 @@ def test_album_info(client: LastFM):
         info = client.album_info("Test Artist", "Test Album")
     assert info["listeners"] == 832 and info["playcount"] == 9487
     assert info["url"] == "https://www.last.fm/music/Test+Artist/Test+Album"
-    assert info["tracks"] == [{"name": "Test Title", "duration": 25}]
+    assert info["tracks"] == [{"name": "Test Title", "duration": 25, "artist": "Test Artist"}]
     assert len(info["tags"]) == 5 and all(isinstance(t, str) and t for t in info["tags"])
     assert info["userplaycount"] is None and info["mbid"] == ""
 
@@ -46,7 +46,7 @@ def test_album_info_with_mbid(client: LastFM):
     with cassette("TestPyLastAlbum.test_mbid.yaml"):
         info = client.album_info("Radiohead", "OK Computer")
     assert info["mbid"] == "0b6b4ba0-d36f-47bd-b4ea-6a5b91842d29"
-    assert info["tracks"][0] == {"name": "Airbag", "duration": 262}
+    assert info["tracks"][0] == {"name": "Airbag", "duration": 262, "artist": "Radiohead"}
     assert len(info["tracks"]) == 12
 
 
@@ -109,5 +109,5 @@ def test_hostile_counts_become_none():
                  '<tracks><track><name>t</name><duration>1e9</duration></track></tracks></album></lfm>')
     info = responses.album_info(answer)
     assert info["listeners"] is None and info["playcount"] is None
-    assert info["tracks"] == [{"name": "t", "duration": None}]
+    assert info["tracks"] == [{"name": "t", "duration": None, "artist": ""}]
     assert responses.integer("99999999999999999999") is None

@@ -45,6 +45,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
               help="Added to the collection on or after (YYYY-MM-DD).")
 @click.option("--added-before", type=click.DateTime(["%Y-%m-%d"]), callback=_date, help="Added before (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many albums.")
+@click.option("--lastfm", multiple=True, nargs=2, metavar="ARTIST TITLE",
+              help="Also a record that is not in the collection, from Last.fm (one request each; repeat for more).")
 @time_of_day_options
 @click.option("--at", "at", help="Send nothing before this time (scheduled scrobbling).")
 @timing_options
@@ -54,7 +56,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @pass_app
 def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None, genre: str | None,
               fmt: str | None, added_since: str | None, added_before: str | None, limit: int | None,
-              finished_at: str | None, started_at: str | None, at: str | None, side_gap: int,
+              lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None, side_gap: int,
               include_short: bool, medium: str | None, split_index: bool, force: bool, as_json: bool) -> ExitStatus:
     """Queue ALBUMS, or albums chosen by filters, as one job.
 
@@ -68,6 +70,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
       python main.py scrobble queue add --genre "Prog Rock" --added-since 2024-01-01
       python main.py scrobble queue add --all
       python main.py scrobble queue add 814617 --at "2026-12-01T09:00"
+      python main.py scrobble queue add --lastfm "Rush" "Moving Pictures"
     """
     now = app.clock()
     options = jobs.QueueOptions(
@@ -77,7 +80,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
     )
     filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit)
-    result = jobs.add_job(app, list(albums), every, filters, options)
+    result = jobs.add_job(app, list(albums), every, filters, options, list(lastfm))
     if as_json:
         emit_json(result.to_json())
     else:

@@ -40,6 +40,9 @@ def render_plan(plan: Plan) -> None:
                    f"{format_duration(s.duration):>7}  {s.duration_source:<8} {artist}{s.track}")
     for title, reason in plan.skipped:
         click.echo(f"  left out: {title} ({reason})")
+    untimed = sum(1 for s in plan.scrobbles if s.duration_source == "default")
+    if untimed:
+        click.echo(f"  {plural(untimed, 'track')} without a known length: 3:00 each (default)")
 
 
 def render_result(result: SendResult, as_json: bool) -> ExitStatus:
@@ -79,28 +82,36 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
 
 
 @scrobble.command("album")
-@click.argument("album")
+@click.argument("album", required=False)
+@click.option("--lastfm", nargs=2, metavar="ARTIST TITLE",
+              help="A record that is not in the collection: Last.fm's tracklist and durations (one request).")
 @plan_options
 @click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
 @click.option("--lookup", is_flag=True, help="With --dry-run: ask Last.fm for durations Discogs and Spotify lack.")
 @click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
 @json_option
 @pass_app
-def scrobble_album(app: App, album: str, dry_run: bool, lookup: bool, force: bool, as_json: bool,
-                   **opts: Any) -> ExitStatus:
+def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, dry_run: bool, lookup: bool,
+                   force: bool, as_json: bool, **opts: Any) -> ExitStatus:
     """Scrobble ALBUM as just played, timed from its real track durations.
 
-    Tracks go in batches of up to 50 per request; the result is shown per
-    track. Exit 0: all accepted; 3: some ignored; 75: try again later.
+    ALBUM is a slug, a Discogs release id or URL, or words from the artist
+    and title; --lastfm ARTIST TITLE takes a record that is not in the
+    collection from Last.fm instead. Tracks go in batches of up to 50 per
+    request; the result is shown per track. Exit 0: all accepted; 3: some
+    ignored; 75: try again later.
 
     \b
     Examples:
       python main.py scrobble album 2112-814617 --dry-run
       python main.py scrobble album "rush 2112" --side B --finished-at "10m ago"
+      python main.py scrobble album --lastfm "Rush" "Moving Pictures" --dry-run
     """
+    if bool(album) == bool(lastfm):
+        raise click.UsageError("name an ALBUM of the collection, or give --lastfm ARTIST TITLE (not both)")
     options = plan_options_of(app.clock(), opts)
     if dry_run:
-        plan = send.plan_album(app, album, options, lookup)
+        plan = send.plan_album(app, album, options, lookup, lastfm)
         if as_json:
             emit_json(plan.to_json())
         else:
@@ -118,7 +129,7 @@ def scrobble_album(app: App, album: str, dry_run: bool, lookup: bool, force: boo
 
     try:
         result = send.scrobble_album(app, album, options, force, on_plan=announce,
-                                     on_batch=lambda n: bar.update(n) if bar is not None else None)
+                                     on_batch=lambda n: bar.update(n) if bar is not None else None, lastfm=lastfm)
     finally:
         if bar is not None:
             bar.close()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from collection.duration_format import LONGEST_TRACK, format_duration, is_track_length
-from collection.names import album_artist, collapse_blanks, title_key
+from collection.names import album_artist, clean_track_title, collapse_blanks, title_key
 from collection.tracklist import (
     MEDIA,
     ReleaseMedium,
@@ -223,3 +223,37 @@ def album_from_data(data: object, slug: str, path: Path) -> Album:
         spotify=_spotify_tracks(data, where),
         warnings=warnings,
     )
+
+
+LASTFM_SLUG = "lastfm"
+
+
+def lastfm_slug(artist: str, title: str) -> str:
+    """The name a record that is not in the collection goes by in the ledger and the queue."""
+    return f"{LASTFM_SLUG}:{artist} — {title}"
+
+
+def album_from_lastfm(info: dict, artist: str, title: str) -> Album:
+    """An album from Last.fm's album.getInfo as plain data: its running order and durations (180 s where
+    Last.fm has none); names that Last.fm sends blank or absurd are refused like a broken file's."""
+    name = collapse_blanks(str(info.get("name") or title))
+    by = collapse_blanks(str(info.get("artist") or artist))
+    where = f"Last.fm's album {by} — {name}"
+    tracks: list[Track] = []
+    for number, item in enumerate(info.get("tracks") or [], 1):
+        if not isinstance(item, dict):
+            continue
+        track_title = clean_track_title(str(item.get("name") or ""))
+        seconds = item.get("duration")
+        timed = seconds if isinstance(seconds, int) and is_track_length(seconds) else None
+        if not track_title:
+            raise CollectionError(f"{where}: track {number} has no title")
+        tracks.append(Track(
+            title=track_title, artist=collapse_blanks(str(item.get("artist") or "")) or by,
+            position=str(number), medium=None, disc=None, side=None,
+            duration=timed, duration_source="lastfm" if timed else None,
+        ))
+    if not tracks:
+        raise CollectionError(f"{where}: Last.fm lists no tracks for it")
+    return Album(slug=lastfm_slug(by, name), path=Path(), title=name, artist=by, discogs_id="",
+                 formats=[], tracks=tracks, data={})

@@ -212,7 +212,8 @@ def album_info(doc: Document) -> dict:
     tracks = []
     for item in _children(tracks_node, "track") if tracks_node is not None else []:
         seconds = integer(text(item, "duration"))
-        tracks.append({"name": text(item, "name"), "duration": seconds or None})
+        tracks.append({"name": text(item, "name"), "duration": seconds or None,
+                       "artist": text(_child(item, "artist"), "name")})
     return {
         "name": text(node, "name"),
         "artist": text(node, "artist"),

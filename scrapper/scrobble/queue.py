@@ -8,7 +8,9 @@ job record always names exactly the albums whose scrobbles it holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from app import App
@@ -18,6 +20,7 @@ from collection.names import fold
 from collection.store import Store, entry_slug
 from errors import CollectionError, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
+from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
 from scrobble.timeparse import iso_utc, local_clock
 
@@ -108,23 +111,36 @@ def roll_back_interrupted(ledger: Ledger) -> None:
             ledger.delete_job(job.id)
 
 
-def add_job(app: App, albums: list[str], every: bool, filters: Filters, options: QueueOptions) -> AddResult:
+def _records(app: App, albums: list[str], every: bool, filters: Filters,
+             lastfm: list[tuple[str, str]]) -> tuple[list[Callable[[], Album]], list[str]]:
+    """Loaders for the chosen albums (collection and Last.fm), and one line per name that found nothing."""
+    slugs, problems = select(app.store, albums, every, filters) if (albums or every or filters.any() or
+                                                                    not lastfm) else ([], [])
+    loaders: list[Callable[[], Album]] = [partial(load_album, app.store, slug) for slug in dict.fromkeys(slugs)]
+    loaders += [partial(lastfm_album, app.client(), app.cache, artist, title) for artist, title in lastfm]
+    return loaders, problems
+
+
+def add_job(app: App, albums: list[str], every: bool, filters: Filters, options: QueueOptions,
+            lastfm: list[tuple[str, str]] | None = None) -> AddResult:
     """Queue albums as one job. With a fixed time the albums play back to back; otherwise each is timed
-    when it is sent."""
+    when it is sent. Records from Last.fm (`lastfm`) cost one cached album.getInfo each."""
     if options.started_at is not None and options.finished_at is not None:
         raise UsageError("give --started-at or --finished-at, not both")
     now = app.clock()
-    slugs, problems = select(app.store, albums, every, filters)
+    loaders, problems = _records(app, albums, every, filters, lastfm or [])
     result = AddResult(job=None, errors=problems)
     loaded: list[tuple[str, list[dict], int]] = []
-    for slug in dict.fromkeys(slugs):
+    seen: set[str] = set()
+    for load in loaders:
         try:
-            album = load_album(app.store, slug)
+            album = load()
             rows, span = _album_rows(album, options)
         except (CollectionError, UsageError) as exc:
             result.errors.append(str(exc))
             continue
-        if rows:
+        if rows and album.slug not in seen:
+            seen.add(album.slug)
             loaded.append((album.slug, rows, span))
     fixed = options.started_at is not None or options.finished_at is not None
     ledger = app.ledger

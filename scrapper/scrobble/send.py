@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import App
+from collection.album import Album
 from collection.lookup import find_album
 from collection.names import fold
 from errors import Busy, ExitStatus, LastfmError, OverlapError, RussfmError, UsageError
 from lastfm.responses import ItemResult
 from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, Ledger, identity
-from scrobble.lastfm_durations import lastfm_durations
+from scrobble.lastfm_albums import lastfm_album, lastfm_durations
 from scrobble.planner import Plan, PlannedScrobble, PlanOptions, build_plan, check_window
 from scrobble.sendlock import interactive_turn
 from scrobble.sender import BATCH_SIZE, SendLog, Sender
@@ -149,17 +150,29 @@ def scrobble_plan(app: App, plan: Plan, force: bool = False,
     )
 
 
-def plan_album(app: App, query: str, options: PlanOptions, lookup: bool = False) -> Plan:
-    """The listening plan for an album; with `lookup`, Last.fm is asked for durations Discogs and Spotify lack."""
-    album = find_album(app.store, query)
+def find_record(app: App, query: str | None, lastfm: tuple[str, str] | None, signed: bool = False) -> Album:
+    """An album of the collection by what the user typed, or a record Last.fm knows (one cached request)."""
+    if lastfm:
+        return lastfm_album(app.client(signed), app.cache, *lastfm)
+    if not query:
+        raise UsageError("name an ALBUM of the collection, or give --lastfm ARTIST TITLE")
+    return find_album(app.store, query)
+
+
+def plan_album(app: App, query: str | None, options: PlanOptions, lookup: bool = False,
+               lastfm: tuple[str, str] | None = None) -> Plan:
+    """The listening plan for an album; with `lookup`, Last.fm is asked for durations Discogs and Spotify lack.
+    A record from Last.fm (`lastfm`) costs its one album.getInfo, even for a dry run."""
+    album = find_record(app, query, lastfm)
     filler = lastfm_durations(app.client(signed=False), app.cache) if lookup else None
     return build_plan(album, options, app.clock(), filler)
 
 
-def scrobble_album(app: App, query: str, options: PlanOptions, force: bool = False,
+def scrobble_album(app: App, query: str | None, options: PlanOptions, force: bool = False,
                    on_batch: Callable[[int], None] | None = None,
-                   on_plan: Callable[[Plan], None] | None = None) -> SendResult:
-    album = find_album(app.store, query)
+                   on_plan: Callable[[Plan], None] | None = None,
+                   lastfm: tuple[str, str] | None = None) -> SendResult:
+    album = find_record(app, query, lastfm, signed=True)
     plan = build_plan(album, options, app.clock(), lastfm_durations(app.client(signed=True), app.cache))
     if on_plan:
         on_plan(plan)
