@@ -39,7 +39,7 @@ ERROR_TEXT = {
     26: "Suspended API key - Access for your account has been suspended, please contact Last.fm",
     29: "Rate Limit Exceeded - Your IP has made too many requests in a short period",
 }
-CONFIG_KEYS = ("daily_cap", "cap_mode", "dedupe", "rate_limit", "private_users")
+CONFIG_KEYS = ("daily_cap", "cap_mode", "dedupe", "rate_limit", "private_users", "approve_as")
 SIGNED_METHODS = {"auth.gettoken", "auth.getsession", "auth.getmobilesession"}
 WRITE_METHODS = {"track.scrobble", "track.updatenowplaying"}
 
@@ -310,6 +310,7 @@ class State:
     dedupe: bool = False
     rate_limit: float | None = None
     private_users: set[str] = field(default_factory=set)  # casefolded names
+    approve_as: str | None = None  # a user who approves every web sign-in at once (unattended tests)
     counts: Counter = field(default_factory=Counter)
     request_times: list[tuple[float, str]] = field(default_factory=list)
 
@@ -460,6 +461,7 @@ class Emulator:
             self.state.daily_cap, self.state.cap_mode = None, "code5"
             self.state.dedupe, self.state.rate_limit = False, None
             self.state.private_users = set()
+            self.state.approve_as = None
             self._recent.clear()
 
     def scrobbles_of(self, user: str) -> list[dict]:

@@ -88,6 +88,8 @@ def auth_get_session(emu: Emulator, params: dict, user: str | None) -> bytes:
             raise ApiError(4, "Unauthorized Token - This token has not been issued")
         if emu.clock() - entry.issued > TOKEN_TTL:
             raise ApiError(15)
+        if entry.user is None and emu.state.approve_as in emu.state.users:
+            entry.user = emu.state.approve_as
         if entry.user is None:
             raise ApiError(14)
         entry.used = True
