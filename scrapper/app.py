@@ -83,3 +83,5 @@ class App:
     def close(self) -> None:
         while self._opened:
             self._opened.pop().close()
+        while self._clients:
+            self._clients.popitem()[1].close()

@@ -62,9 +62,9 @@ class _Transport(httpx2.BaseTransport):
     """Every request pylast makes passes here: throttled, timed out, size-limited, counted, logged without secrets."""
 
     def __init__(self, context: ssl.SSLContext, timeout: float, throttle: Throttle) -> None:
-        self._context = context
         self._timeout = timeout
         self._throttle = throttle
+        self._inner = httpx2.HTTPTransport(verify=context)
         self.requests = 0
         self.by_method: dict[str, int] = {}
 
@@ -83,18 +83,20 @@ class _Transport(httpx2.BaseTransport):
         self.requests += 1
         self.by_method[method] = self.by_method.get(method, 0) + 1
         log.debug("POST %s %s", method, redact(params))
-        # pylast closes its client, and with it this transport, after each call.
-        inner = httpx2.HTTPTransport(verify=self._context)
+        response = self._inner.handle_request(request)
         try:
-            response = inner.handle_request(request)
-            try:
-                body = _read_limited(response)
-            finally:
-                response.close()
+            body = _read_limited(response)
         finally:
-            inner.close()
+            response.close()
         log.debug("answer HTTP %s, %d bytes", response.status_code, len(body))
         return httpx2.Response(response.status_code, headers=response.headers, content=body, request=request)
+
+    def close(self) -> None:
+        """pylast closes its client, and with it this transport, after every call: the connection is kept
+        for the next request (no TLS handshake each time) until the client itself is closed."""
+
+    def shut(self) -> None:
+        self._inner.close()
 
 
 def _read_limited(response: httpx2.Response) -> bytes:
@@ -205,6 +207,9 @@ class LastFM:
     def requests(self) -> int:
         """Requests this client has made so far."""
         return self._transport.requests
+
+    def close(self) -> None:
+        self._transport.shut()
 
     @property
     def requests_by_method(self) -> dict[str, int]:
