@@ -36,9 +36,9 @@ log = logging.getLogger("russfm.lastfm")
 logging.getLogger("pylast").setLevel(logging.WARNING)
 
 REQUESTS_PER_SECOND = 5
-# Last.fm asks for at most 5 requests a second. The window is a little longer
-# than a second so that jitter on the way cannot squeeze six into one second.
-THROTTLE_WINDOW = 1.1
+# Last.fm asks for at most 5 requests a second; requests count until their answer has come
+# (see lastfm/throttle.py), so a window of a second is kept whatever the network does.
+THROTTLE_WINDOW = 1.0
 SECRET_PARAMS = {"sk", "api_sig", "password", "authToken", "token"}
 TEMPORARY_CODES = {8, 11, 16, 29}
 NOT_SENT_ERRORS = ("ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol")
@@ -69,7 +69,13 @@ class _Transport(httpx2.BaseTransport):
         self.by_method: dict[str, int] = {}
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        self._throttle.wait()
+        place = self._throttle.wait()
+        try:
+            return self._send(request)
+        finally:
+            self._throttle.done(place)
+
+    def _send(self, request: httpx2.Request) -> httpx2.Response:
         request.extensions["timeout"] = {
             "connect": min(5.0, self._timeout), "read": self._timeout,
             "write": self._timeout, "pool": self._timeout,

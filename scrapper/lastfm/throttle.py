@@ -2,7 +2,10 @@
 
 The times of recent requests live in a small file under a lock, so a cron
 `queue run`, a play-along session and a one-off command together stay
-within Last.fm's 5 requests a second.
+within Last.fm's 5 requests a second. A request holds its place from when
+it starts until its answer has come, and then counts from that moment: it
+reached Last.fm somewhere in between, so the spacing Last.fm sees never
+falls below the window however slow the network was.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from statefiles import FILE_MODE, private_dir
+from statefiles import FILE_MODE, private_file
 
 THROTTLE_FILE = "requests.times"
+ABANDONED = 120.0  # a request unanswered this long belongs to a process that is gone
+POLL_SECONDS = 0.05
 
 
 class Throttle:
@@ -32,32 +37,54 @@ class Throttle:
         self._thread_lock = threading.Lock()
         self.waited = 0.0
         if path is not None:
-            private_dir(path.parent)
+            private_file(path)
 
-    def _take(self, times: list[float]) -> tuple[list[float], float]:
-        """(times kept, seconds to wait); when the wait is 0, now was added to the times."""
-        now = self._clock()
+    def _take(self, times: list[float], now: float) -> tuple[list[float], float]:
+        """(times kept, seconds to wait); when the wait is 0, a request starting `now` was added.
+
+        Answered requests are kept as the time their answer came; requests still waiting for
+        theirs as minus their start, and count until they are answered (or look abandoned).
+        """
         # Times ahead of now come from a clock that was set back: they cannot block forever.
-        recent = [t for t in times if now - self.window < t <= now]
-        if len(recent) < self.limit:
-            return recent + [now], 0.0
-        return recent, recent[-self.limit] + self.window - now
+        answered = sorted(t for t in times if now - self.window < t <= now)
+        waiting = [t for t in times if t < 0 and now - ABANDONED < -t <= now]
+        busy = len(answered) + len(waiting)
+        if busy < self.limit:
+            return answered + waiting + [-now], 0.0
+        ages_out = busy - self.limit  # this many answered requests must leave the window first
+        if ages_out < len(answered):
+            return answered + waiting, answered[ages_out] + self.window - now
+        return answered + waiting, POLL_SECONDS  # all places held by requests still waiting
 
-    def wait(self) -> None:
-        """Block until one more request fits in the window, then count it as sent now."""
+    def wait(self) -> float:
+        """Block until one more request fits in the window, then count it as started now; returns its
+        place, to be given to `done` when the answer has come."""
         with self._thread_lock:
             while True:
-                if self.path is None:
-                    self._local, pause = self._take(self._local)
-                else:
-                    pause = self._shared_take()
+                now = self._clock()
+                pause = self._update(lambda times: self._take(times, now))
                 if pause <= 0:
-                    return
+                    return -now
                 self.waited += pause
                 self._sleep(pause)
 
-    def _shared_take(self) -> float:
-        assert self.path is not None
+    def done(self, place: float) -> None:
+        """The request's answer has come: from now on it counts from this moment."""
+        now = self._clock()
+
+        def finish(times: list[float]) -> tuple[list[float], float]:
+            if place in times:  # places of requests started at the same instant are alike: answer one
+                times[times.index(place)] = now
+            return times, 0.0
+
+        with self._thread_lock:
+            self._update(finish)
+
+    def _update(self, change: Callable[[list[float]], tuple[list[float], float]]) -> float:
+        """Apply `change` to the recorded times (in the shared file under its lock); the pause it asks for."""
+        if self.path is None:
+            self._local, pause = change(self._local)
+            return pause
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held for microseconds: a read and a write
@@ -66,11 +93,10 @@ class Throttle:
                 times = [float(t) for t in json.loads(raw or b"[]")]
             except (ValueError, TypeError):
                 times = []  # a damaged record only costs one window of caution
-            kept, pause = self._take(times)
+            kept, pause = change(times)
             if pause <= 0:
-                data = json.dumps(kept[-self.limit:]).encode()
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, data, 0)
+                os.pwrite(fd, json.dumps(kept).encode(), 0)
             return pause
         finally:
             os.close(fd)
