@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import click
@@ -12,7 +14,7 @@ import pytest
 
 from cli import cli
 from lastfm.session import Session, SessionStore
-from tests.conftest import PASSWORD, REPO, USER
+from tests.conftest import PASSWORD, REPO, USER, finish, spawn
 from tests.test_cli import all_commands
 
 STOP = {">>", ">", "|", "&&", "2>&1", ";"}
@@ -80,6 +82,15 @@ def test_runs_without_a_usage_error(run_cli, lastfm_env, emulator, signed_in, st
             for a in arguments(line)]
     if "--username" in args:
         args[args.index("--username") + 1] = USER
+    if "--live" in args:
+        # A play-along session runs as long as the record: it must start, then stop cleanly on Ctrl-C.
+        process = spawn(lastfm_env | {"RUSSFM_DATA_DIR": str(data)}, *args)
+        time.sleep(3)
+        assert process.poll() is None, finish(process)
+        process.send_signal(signal.SIGINT)
+        code, out, err = finish(process, timeout=30)
+        assert code == 130 and "Traceback" not in err, (line, code, err)
+        return
     result = run_cli("--data-dir", str(data), *args, input=PASSWORD + "\n")
     assert result.exit_code != 2 or "Usage:" not in result.stderr, (line, result.stderr)
     assert "Traceback" not in result.output and "No such option" not in result.stderr, (line, result.output)

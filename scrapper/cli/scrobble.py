@@ -8,6 +8,7 @@ import click
 
 from app import App
 from cli.group import AppGroup
+from cli.live import play_along
 from cli.options import json_option, pass_app, plan_options, plan_options_of
 from cli.output import emit_json, plural, progress_bar
 from collection.duration_format import format_duration
@@ -89,10 +90,13 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
 @click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
 @click.option("--lookup", is_flag=True, help="With --dry-run: ask Last.fm for durations Discogs and Spotify lack.")
 @click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
+@click.option("--live", is_flag=True,
+              help="Play along as the record plays: now playing at each track's start, each track scrobbled once "
+                   "it has played half its length or 4 minutes (never tracks of 30 s or less).")
 @json_option
 @pass_app
 def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, dry_run: bool, lookup: bool,
-                   force: bool, as_json: bool, **opts: Any) -> ExitStatus:
+                   force: bool, live: bool, as_json: bool, **opts: Any) -> ExitStatus:
     """Scrobble ALBUM as just played, timed from its real track durations.
 
     ALBUM is a slug, a Discogs release id or URL, or words from the artist
@@ -101,15 +105,31 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
     request; the result is shown per track. Exit 0: all accepted; 3: some
     ignored; 75: try again later.
 
+    --live plays along from now (or --started-at, when the needle dropped a
+    moment ago): track.updateNowPlaying at each track's start, each track
+    scrobbled from its start once it has played half its length or 4
+    minutes; tracks of 30 s or less are never scrobbled (Last.fm's rule:
+    --include-short, --dry-run and --finished-at do not go with --live).
+    At the end of a side it waits for Enter on a terminal (s skips the
+    side, q stops), elsewhere --side-gap seconds. Keys: space pauses, n
+    next track, q or Ctrl-C stops (130). --json prints one event per line.
+
     \b
     Examples:
       python main.py scrobble album 2112-814617 --dry-run
       python main.py scrobble album "rush 2112" --side B --finished-at "10m ago"
       python main.py scrobble album --lastfm "Rush" "Moving Pictures" --dry-run
+      python main.py scrobble album 2112-814617 --live --started-at "2m ago"
     """
     if bool(album) == bool(lastfm):
         raise click.UsageError("name an ALBUM of the collection, or give --lastfm ARTIST TITLE (not both)")
     options = plan_options_of(app.clock(), opts)
+    if live:
+        for given, name in ((dry_run, "--dry-run"), (opts.get("finished_at"), "--finished-at"),
+                            (opts.get("include_short"), "--include-short")):
+            if given:
+                raise click.UsageError(f"--live plays from now or --started-at: it cannot go with {name}")
+        return play_along(app, album, lastfm, options, force, as_json)
     if dry_run:
         plan = send.plan_album(app, album, options, lookup, lastfm)
         if as_json:
