@@ -67,3 +67,22 @@ def test_queued_from_last_fm(run_cli, signed_in, catalogue):
     run = run_cli("scrobble", "queue", "run", "--json")
     assert run.exit_code == 0 and json.loads(run.stdout)["accepted"] == 10
     assert {s["album"] for s in scrobbles(catalogue)} == {"2112", "Moving Pictures"}
+
+
+def test_search_names_the_records_you_own(run_cli, lastfm_env, catalogue):
+    catalogue.emulator.load_catalogue({"albums": [
+        {"artist": "Rush", "name": "2112", "listeners": 284493, "tracks": []},
+        {"artist": "Rush", "name": "2112 (40th Anniversary)", "listeners": 1200, "tracks": []},
+        {"artist": "Someone Else", "name": "Not 2112 At All", "listeners": 5, "tracks": []}]})
+    result = run_cli("lastfm", "search", "2112", "--json")
+    found = json.loads(result.stdout)
+    assert result.exit_code == 0 and [f["title"] for f in found][0] == "2112"
+    assert found[0] == {"artist": "Rush", "title": "2112", "listeners": 284493,
+                        "url": "https://www.last.fm/music/Rush/2112", "in_collection": "2112-814617"}
+    assert {f["title"]: f["in_collection"] for f in found}["Not 2112 At All"] is None
+    assert catalogue.emulator.request_counts()["by_method"] == {"album.search": 1, "album.getinfo": len(found)}
+    text = run_cli("lastfm", "search", "2112", "--limit", "1")
+    assert "Rush — 2112  (284,493 listeners)" in text.stdout and "in your collection: 2112-814617" in text.stdout
+    assert catalogue.emulator.request_counts()["by_method"]["album.getinfo"] == len(found)  # cached
+    empty = run_cli("lastfm", "search", "   ")
+    assert empty.exit_code == 2 and "Traceback" not in empty.output

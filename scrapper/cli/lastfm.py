@@ -11,8 +11,10 @@ from cli.group import AppGroup
 from cli.options import json_option, pass_app
 from cli.output import emit_json
 from errors import ExitStatus
+from history.archive import collection_matcher
 from lastfm.auth import sign_in_mobile, sign_in_web
 from scrobble.account import account_status
+from scrobble.lastfm_albums import search_albums
 
 
 @click.group(cls=AppGroup)
@@ -99,6 +101,35 @@ def lastfm_status(app: App, as_json: bool) -> ExitStatus:
     if info.problem:
         click.echo(info.problem, err=True)
     return info.exit_status
+
+
+@lastfm.command("search")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 50), default=10, show_default=True, help="How many albums.")
+@json_option
+@pass_app
+def lastfm_search(app: App, query: str, limit: int, as_json: bool) -> None:
+    """Search Last.fm's albums; each result says whether it is a record of your collection.
+
+    One album.search, then one album.getInfo per result not asked in the
+    last 30 days (for its listeners; cached, so scrobbling a result next
+    with `scrobble album --lastfm ARTIST TITLE` costs nothing more).
+
+    \b
+    Example:
+      python main.py lastfm search "moving pictures" --limit 5
+    """
+    found = search_albums(app.client(), app.cache, collection_matcher(app.settings.state_dir, app.store),
+                          query, limit)
+    if as_json:
+        emit_json([f.to_json() for f in found])
+        return
+    if not found:
+        click.echo(f"Last.fm found no album for {query!r}")
+    for f in found:
+        listeners = f"{f.listeners:,} listeners" if f.listeners is not None else "listeners unknown"
+        owned = f"  in your collection: {f.slug}" if f.slug else ""
+        click.echo(f"{f.artist} — {f.title}  ({listeners})  {f.url or ''}{owned}")
 
 
 @lastfm.command("logout")

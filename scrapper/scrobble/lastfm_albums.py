@@ -1,16 +1,19 @@
 """Albums as Last.fm knows them (album.getInfo, cached): durations for tracks the collection could not time,
-and whole tracklists for records that are not in the collection."""
+whole tracklists for records that are not in the collection, and album search."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cache import Cache
 from collection.album import Album, album_from_lastfm
+from collection.lastfm_fields import safe_url
+from collection.matching import Matcher
 from collection.names import fold, title_key
 from collection.tracklist import Track
-from errors import AlbumNotFound, LastfmNotFound, LastfmTemporary
+from errors import AlbumNotFound, LastfmNotFound, LastfmTemporary, UsageError
 from scrobble.planner import DurationFiller
 
 if TYPE_CHECKING:
@@ -73,3 +76,41 @@ def lastfm_album(client: LastFM, cache: Cache, artist: str, title: str) -> Album
     if info is None:
         raise AlbumNotFound(f"Last.fm does not know the album {artist} — {title}")
     return album_from_lastfm(info, artist, title)
+
+
+@dataclass
+class Found:
+    """One album of a Last.fm search, and the collection album it is when it is one."""
+
+    artist: str
+    title: str
+    url: str | None
+    listeners: int | None
+    slug: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"artist": self.artist, "title": self.title, "listeners": self.listeners, "url": self.url,
+                "in_collection": self.slug}
+
+
+def search_albums(client: LastFM, cache: Cache, matcher: Matcher, query: str, limit: int = 10) -> list[Found]:
+    """album.search (one request), each result's listeners from its album.getInfo (cached, so scrobbling
+    one of them next with --lastfm costs nothing more), and the collection album each one is."""
+    query = " ".join(query.split())
+    if not query:
+        raise UsageError("search for something: give words from an album title")
+    found = []
+    for item in client.search_albums(query, limit)[:limit]:
+        artist, title = item["artist"], item["name"]
+        if not artist or not title:
+            continue
+        try:
+            info = album_info(client, cache, artist, title)
+        except LastfmTemporary as exc:
+            log.warning("no listeners for %s — %s: %s", artist, title, exc)
+            info = None
+        listeners = (info or {}).get("listeners")
+        slug = matcher.slug_of({"artist": artist, "album": title, "album_mbid": item.get("mbid") or ""})
+        found.append(Found(artist, title, safe_url(item.get("url")),
+                           listeners if isinstance(listeners, int) else None, slug))
+    return found
