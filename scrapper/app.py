@@ -66,6 +66,12 @@ class App:
             self._clients[signed] = LastFM(self.settings, key, known_secrets=(saved.key,) if saved else ())
         return self._clients[signed]
 
+    def reader(self) -> LastFM:
+        """A client to read the user's data with: signed when that user is the one signed in, so that a
+        history hidden from others can still be read by its owner."""
+        saved = self.sessions.load()
+        return self.client(signed=bool(saved and saved.username.casefold() == self.lastfm_user().casefold()))
+
     def requests(self) -> int:
         """Requests made to Last.fm by this command so far."""
         return sum(c.requests for c in self._clients.values())

@@ -112,7 +112,7 @@ def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT
     report = EnhanceReport()
     store, cache = app.store, app.cache
     username = app.lastfm_user()
-    client = app.client()
+    client = app.reader()
     requests_before = client.requests
     entries = {slug: e for e in store.index() if (slug := entry_slug(e))}
     if queries:

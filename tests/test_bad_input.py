@@ -152,7 +152,7 @@ def test_paging_never_trusts_the_page_count(settings, emulator, signed_in):
     assert "claims 1000000 pages; reading only the first 4" in client.warnings[0]
 
 
-def test_the_mobile_token_and_the_saved_key_never_show(run_cli, lastfm_env, emulator, state_dir: Path):
+def test_the_mobile_token_and_the_saved_key_never_show(run_cli, lastfm_env, emulator, state_dir: Path, monkeypatch):
     token = hashlib.md5((USER + hashlib.md5(PASSWORD.encode()).hexdigest()).encode()).hexdigest()
     echo = ('<?xml version="1.0" encoding="UTF-8"?><lfm status="failed"><error code="26">suspended '
             f'{token} {PASSWORD}</error></lfm>')
@@ -164,8 +164,9 @@ def test_the_mobile_token_and_the_saved_key_never_show(run_cli, lastfm_env, emul
     from lastfm.session import SessionStore
 
     key = SessionStore(state_dir).load().key
-    # A read-only command uses no session key, yet never shows the saved one.
+    # Reading another user's plays uses no session key, yet never shows the saved one.
     emulator.emulator.add_fault({"method": "user.gettopalbums", "times": 1, "body":
                                  f'<?xml version="1.0"?><lfm status="failed"><error code="26">{key}</error></lfm>'})
+    monkeypatch.setenv("LASTFM_USERNAME", "someone-else")
     enhanced = run_cli("lastfm-enhance", "2112", "--dry-run")
     assert key not in enhanced.output and "***" in enhanced.stderr

@@ -26,6 +26,7 @@ add_global_params(cli)
 
 def _register() -> None:
     from cli import albums, enhance, lastfm, queue, scrobble
+    from cli import history  # noqa: F401 - registers lastfm sync/stats/recent and albums pick
 
     cli.add_command(albums.albums)
     cli.add_command(scrobble.scrobble)

@@ -303,6 +303,12 @@ class Ledger:
             (ACCEPTED, since)).fetchall()
         return [float(r[0]) for r in rows]
 
+    def earliest_accepted_since(self, since: float) -> int | None:
+        """The oldest timestamp among scrobbles accepted since `since` (by when they were sent), or None."""
+        row = self._sql.execute(f"SELECT min({TS}) FROM scrobbles WHERE {STATUS} = ? AND {SENT} >= ? AND {TS} > 0",
+                                (ACCEPTED, since)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
     def latest(self, limit: int) -> list[Entry]:
         return self._select("1", order=f"{TS} DESC, key DESC", limit=limit)
 
