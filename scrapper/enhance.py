@@ -24,6 +24,9 @@ from collection.lookup import resolve_many
 from collection.names import album_key
 from collection.store import Store, entry_slug
 from errors import CollectionError, LastfmError, LastfmNotFound, LastfmTemporary
+from history.archive import Archive
+from history.site_stats import write_site_stats
+from history.sync import sync
 from scrobble.ledger import Ledger
 from scrobble.timeparse import iso_utc
 
@@ -56,6 +59,7 @@ class EnhanceReport:
     files_written: int = 0
     warnings: list[str] = field(default_factory=list)
     user_plays_read: bool = True  # user.getTopAlbums answered
+    stats_changed: bool = False  # public/lastfm/stats.json was (or, dry, would be) rewritten
 
     def count(self, status: str) -> int:
         return sum(1 for a in self.albums if a.status == status)
@@ -69,13 +73,15 @@ class EnhanceReport:
                  else "the user's play counts could not be read (kept as they were)")
         return (f"{len(self.albums)} albums: {self.count('updated')} {'would change' if dry_run else 'updated'}, "
                 f"{self.count('unchanged')} unchanged, {plays}, {self.count('failed')} failed; "
-                f"{self.requests} requests in {self.seconds:.1f} s; {self.files_written} files written")
+                f"{self.requests} requests in {self.seconds:.1f} s; {self.files_written} files written"
+                + ("; stats.json " + ("would change" if dry_run else "rewritten") if self.stats_changed else ""))
 
     def to_json(self) -> dict:
         return {
             "updated": self.count("updated"), "unchanged": self.count("unchanged"),
             "failed": self.count("failed"), "unmatched": self.unmatched if self.user_plays_read else None,
-            "user_plays_read": self.user_plays_read, "requests": self.requests,
+            "user_plays_read": self.user_plays_read, "stats_changed": self.stats_changed,
+            "requests": self.requests,
             "seconds": round(self.seconds, 3), "files_written": self.files_written, "warnings": self.warnings,
             "albums": [{"slug": a.slug, "status": a.status, "matched": a.matched, "error": a.error or None,
                         "refused": a.refused,
@@ -87,6 +93,18 @@ class EnhanceReport:
 def _parse_iso(value: Any, now: float) -> int | None:
     when = safe_time(value, now)
     return int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()) if when else None
+
+
+def archived_plays(app: App) -> dict[str, int] | None:
+    """{slug: newest play} of every record played, from the listening archive; None without a finished one."""
+    archive = Archive.existing(app.settings.state_dir)
+    if archive is None:
+        return None
+    with archive:
+        if not archive.complete:
+            return None
+        archive.refresh_matches(app.store)
+        return {slug: latest for slug, (latest, _) in archive.records_played().items()}
 
 
 def _ledger_latest(ledger: Ledger) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
@@ -106,14 +124,19 @@ def _ledger_latest(ledger: Ledger) -> tuple[dict[str, int], dict[str, int], dict
 
 
 def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT_MAX_AGE, refresh: bool = False,
-            dry_run: bool = False, on_album: Callable[[AlbumOutcome], None] | None = None) -> EnhanceReport:
+            dry_run: bool = False, on_album: Callable[[AlbumOutcome], None] | None = None,
+            sync_first: bool = False, stats: bool = True) -> EnhanceReport:
     started = time.monotonic()
-    now = app.clock()
     report = EnhanceReport()
     store, cache = app.store, app.cache
     username = app.lastfm_user()
     client = app.reader()
     requests_before = client.requests
+    if sync_first:
+        synced = sync(app)
+        if synced.stopped:
+            report.warnings.append(f"the listening history could not be brought up to date ({synced.stopped})")
+    now = app.clock()
     entries = {slug: e for e in store.index() if (slug := entry_slug(e))}
     if queries:
         slugs, problems = resolve_many(store, queries)
@@ -122,9 +145,11 @@ def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT
         slugs = list(entries)
 
     top: dict[str, int] | None
+    overall: list[dict] | None = None
     try:
         top = {}
-        for item in client.top_albums(username):
+        overall = client.top_albums(username)
+        for item in overall:
             if item["playcount"] is None:
                 continue
             key = album_key(item["artist"], item["name"])
@@ -134,16 +159,21 @@ def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT
         report.user_plays_read = False
         report.warnings.append(f"the user's play counts could not be read ({exc}); they are kept as they were")
 
-    last_run = cache.entry(LAST_RUN)
-    since = last_run[1] if last_run else now - FIRST_RUN_LOOKBACK
-    recent: dict[str, int] = {}
-    try:
-        for play in client.recent_tracks(username, int(since), int(now)):
-            key = album_key(play["artist"], play["album"])
-            recent[key] = max(recent.get(key, 0), play["timestamp"])
-    except LastfmError as exc:
-        report.warnings.append(f"user.getRecentTracks failed ({exc}); last scrobble times from the ledger only")
     by_slug, by_key, sent = _ledger_latest(app.ledger)
+    recent: dict[str, int] = {}
+    played = archived_plays(app)
+    if played is not None:  # the whole history: each record's newest play, whenever it was
+        for slug, latest in played.items():
+            by_slug[slug] = max(by_slug.get(slug, 0), latest)
+    else:
+        last_run = cache.entry(LAST_RUN)
+        since = last_run[1] if last_run else now - FIRST_RUN_LOOKBACK
+        try:
+            for play in client.recent_tracks(username, int(since), int(now)):
+                key = album_key(play["artist"], play["album"])
+                recent[key] = max(recent.get(key, 0), play["timestamp"])
+        except LastfmError as exc:
+            report.warnings.append(f"user.getRecentTracks failed ({exc}); last scrobble times from the ledger only")
 
     index_changed = False
     outage = 0  # temporary failures in a row: after a few, Last.fm is not asked again this run
@@ -171,6 +201,9 @@ def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT
             on_album(outcome)
     if index_changed and not dry_run and store.save_index():
         report.files_written += 1
+    if stats:
+        report.stats_changed = write_site_stats(app, overall, dry_run, report.warnings.append)
+        report.files_written += int(report.stats_changed and not dry_run)
     if not dry_run:
         cache.put(LAST_RUN, now)
     report.requests = client.requests - requests_before

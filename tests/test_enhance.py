@@ -97,10 +97,10 @@ def test_values_land_where_documented(run_cli, signed_in, emulator, site: Path):
 def test_second_run_rewrites_nothing_and_asks_little(run_cli, signed_in, emulator, site: Path):
     emulator.emulator.load_catalogue(catalogue_for(site))
     play(emulator, "Rush", "2112", 3)
-    code, cold = enhance(run_cli, site)
+    code, cold = enhance(run_cli, site, "--no-stats")
     assert code == 0 and cold["requests"] == 2 + 14  # top albums, recent tracks, one getInfo per album
     before = snapshot(site)
-    code, warm = enhance(run_cli, site)
+    code, warm = enhance(run_cli, site, "--no-stats")
     assert code == 0 and warm["updated"] == 0 and warm["files_written"] == 0
     assert warm["requests"] == 2
     assert snapshot(site) == before  # same bytes, same modification times
@@ -108,10 +108,10 @@ def test_second_run_rewrites_nothing_and_asks_little(run_cli, signed_in, emulato
 
 def test_new_scrobbles_change_only_their_albums(run_cli, signed_in, emulator, site: Path):
     emulator.emulator.load_catalogue(catalogue_for(site))
-    enhance(run_cli, site)
+    enhance(run_cli, site, "--no-stats")
     before = snapshot(site)
     assert run_cli("--data-dir", str(site), "scrobble", "album", "a kind of magic", "--finished-at", "1h ago").exit_code == 0
-    code, warm = enhance(run_cli, site)
+    code, warm = enhance(run_cli, site, "--no-stats")
     assert warm["updated"] == 1 and warm["files_written"] == 2  # the album and the index
     changed = [p for p, v in snapshot(site).items() if before[p] != v]
     assert sorted(Path(p).name for p in changed) == ["a-kind-of-magic-453215.json", "collection.json"]

@@ -21,19 +21,26 @@ MAX_AGE_LIMIT = 366 * 86400
 @click.option("--refresh", is_flag=True, help="Ask album.getInfo for every album, cache or not.")
 @click.option("--dry-run", is_flag=True, help="Show what would change (old → new); write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any album or request failed.")
+@click.option("--sync", "sync_first", is_flag=True, help="Bring the listening history up to date first.")
+@click.option("--stats/--no-stats", default=None,
+              help="Write public/lastfm/stats.json too (default: on; \"stats\": false in the config turns it off).")
 @json_option
 @pass_app
 def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: bool, dry_run: bool,
-                   strict: bool, as_json: bool) -> ExitStatus:
+                   strict: bool, sync_first: bool, stats: bool | None, as_json: bool) -> ExitStatus:
     """Write Last.fm play counts, listeners and tags into the site's JSON (run before each deploy).
 
     Only files whose content changes are rewritten. A failure for one album
     keeps its previous values and the run goes on (exit 0; --strict: 1).
+    With a listening history (`lastfm sync`), last_scrobbled is each
+    record's newest play in the whole history, and public/lastfm/stats.json
+    is computed from it.
 
     \b
     Examples:
       python main.py lastfm-enhance
       python main.py lastfm-enhance 2112-814617 --dry-run
+      python main.py lastfm-enhance --sync --no-stats
     """
     age = parse_span(max_age, MAX_AGE_LIMIT)
     total = len(albums) or len(app.store.index())
@@ -48,7 +55,8 @@ def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: boo
                        err=True)
 
     try:
-        report = enhance(app, list(albums), max_age=age, refresh=refresh, dry_run=dry_run, on_album=on_album)
+        report = enhance(app, list(albums), max_age=age, refresh=refresh, dry_run=dry_run, on_album=on_album,
+                         sync_first=sync_first, stats=app.settings.stats if stats is None else stats)
     finally:
         if bar is not None:
             bar.close()

@@ -18,6 +18,7 @@ from typing import Any
 
 URL_PREFIX = "https://www.last.fm/"
 MAX_URL_LENGTH = 400
+MAX_TEXT = 300
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 40
 COUNT_LIMITS = {"listeners": 10**9, "playcount": 10**11, "userplaycount": 10**8}
@@ -38,6 +39,16 @@ def _unsafe_char(ch: str, space_ok: bool) -> bool:
     if ch == " ":
         return not space_ok
     return ch in _UNSAFE_PUNCTUATION or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp")
+
+
+def safe_text(value: object) -> str | None:
+    """A name (artist, album, track) as the site may show it: invisible and control characters taken out,
+    blanks collapsed, at most 300 characters; None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    kept = "".join(" " if ch.isspace() else ch for ch in value
+                   if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    return " ".join(kept.split())[:MAX_TEXT] or None
 
 
 def safe_url(value: object) -> str | None:

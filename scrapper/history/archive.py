@@ -313,6 +313,14 @@ class Archive:
     def oldest(self) -> int | None:
         return self._sql.execute("SELECT min(timestamp) FROM scrobbles").fetchone()[0]
 
+    def latest(self, limit: int) -> list[dict[str, Any]]:
+        """The newest scrobbles, newest first, as plays ({"artist", "track", "album", "album_mbid", "timestamp"})."""
+        rows = self._sql.execute(
+            "SELECT s.timestamp, s.artist, s.track, s.album, a.album_mbid FROM scrobbles s "
+            "JOIN albums a ON a.id = s.album_id ORDER BY s.timestamp DESC LIMIT ?", (limit,))
+        return [{"timestamp": ts, "artist": artist, "track": track, "album": album, "album_mbid": mbid}
+                for ts, artist, track, album, mbid in rows]
+
     def weekly(self, start: int, end: int) -> dict[int, int]:
         """Scrobbles per week counted from `start`: {week number: scrobbles}."""
         rows = self._sql.execute(

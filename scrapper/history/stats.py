@@ -104,6 +104,35 @@ def _top(counts: Counter[str], spellings: dict[str, Counter[T]]) -> list[tuple[s
     return [(key, plays, spellings[key].most_common(1)[0][0]) for key, plays in ranked]
 
 
+def tops(groups: list[tuple[str | None, str, str, str, int]],
+         records: dict[str, Record]) -> tuple[list[AlbumPlays], list[ArtistPlays]]:
+    """The TOP albums and artists of the archive's album groups (`Archive.group_plays`).
+
+    Album groups of one record (or of one album key, for records not owned)
+    count together, named as the collection names the record; artists count
+    case aside, as Last.fm counts them.
+    """
+    album_counts: Counter[str] = Counter()
+    album_names: dict[str, Counter[tuple[str, str]]] = {}
+    album_slugs: dict[str, str | None] = {}
+    artist_counts: Counter[str] = Counter()
+    artist_names: dict[str, Counter[str]] = {}
+    for slug, key, artist, album, plays in groups:
+        artist_counts[artist.casefold()] += plays
+        artist_names.setdefault(artist.casefold(), Counter())[artist] += plays
+        if album:
+            album_counts[slug or key] += plays
+            album_names.setdefault(slug or key, Counter())[(artist, album)] += plays
+            album_slugs[slug or key] = slug
+    top_albums = []
+    for key, plays, (artist, album) in _top(album_counts, album_names):
+        owned = records.get(album_slugs[key] or "")
+        if owned:
+            artist, album = owned.artist or artist, owned.title or album
+        top_albums.append(AlbumPlays(artist, album, plays, album_slugs[key]))
+    return top_albums, [ArtistPlays(name, plays) for _, plays, name in _top(artist_counts, artist_names)]
+
+
 def history_stats(app: App, period: str = "1m") -> HistoryStats:
     """Everything `lastfm stats` shows for the period (a key of PERIODS), read from the archive."""
     if period not in PERIODS:
@@ -125,37 +154,17 @@ def history_stats(app: App, period: str = "1m") -> HistoryStats:
             hours[hour] += plays
         user, synced_at = archive.user or "", archive.synced_at
 
-    # Album groups of one record (or of one album key, for records not owned) count together; artists
-    # count case aside, as Last.fm counts them.
-    album_counts: Counter[str] = Counter()
-    album_names: dict[str, Counter[tuple[str, str]]] = {}
-    album_slugs: dict[str, str | None] = {}
-    artist_counts: Counter[str] = Counter()
-    artist_names: dict[str, Counter[str]] = {}
-    for slug, key, artist, album, plays in groups:
-        artist_counts[artist.casefold()] += plays
-        artist_names.setdefault(artist.casefold(), Counter())[artist] += plays
-        if album:
-            album_counts[slug or key] += plays
-            album_names.setdefault(slug or key, Counter())[(artist, album)] += plays
-            album_slugs[slug or key] = slug
-    top_albums = []
-    for key, plays, (artist, album) in _top(album_counts, album_names):
-        owned = records.get(album_slugs[key] or "")
-        if owned:  # named as the collection names it
-            artist, album = owned.artist or artist, owned.title or album
-        top_albums.append(AlbumPlays(artist, album, plays, album_slugs[key]))
-
+    top_albums, top_artists = tops(groups, records)
     add_plays(records, played)
     owned_played = sorted((r for r in records.values() if r.last_played is not None),
                           key=lambda r: (r.last_played or 0, r.slug))
     never = [r for r in records.values() if r.last_played is None]
-    scrobbles = sum(artist_counts.values())
+    scrobbles = sum(plays for *_, plays in groups)
     return HistoryStats(
         user=user, period=period, start=start, end=end, scrobbles=scrobbles,
         per_day=scrobbles / max(1.0, (end - start) / DAY),
         weeks=[(week_start + i * 7 * DAY, weekly.get(i, 0)) for i in range(WEEKS)], top_albums=top_albums,
-        top_artists=[ArtistPlays(name, plays) for _, plays, name in _top(artist_counts, artist_names)],
+        top_artists=top_artists,
         records=len(records), played_ever=len(owned_played),
         played_last_year=sum(1 for r in owned_played if (r.last_played or 0) >= now - YEAR),
         longest_unplayed=owned_played[:TOP], never_played=len(never), never_played_examples=never[:TOP],
