@@ -1,6 +1,7 @@
-"""lastfm-enhance on a generated collection against the emulator: a cold run, a warm run (cache
-fresh), and a warm run after 50 new scrobbles; requests, wall time and files rewritten for each,
-beside the collector's old way of one album.getInfo per album per run.
+"""lastfm-enhance on a generated collection against the emulator, stats.json on: a cold run, a warm run
+(cache fresh), a warm run after 50 new scrobbles, then the same with a listening history (synced first);
+requests, wall time and files rewritten for each, beside the collector's old way of one album.getInfo
+per album per run.
 
     python benchmarks/enhance_collection.py [--albums 3000]
 """
@@ -19,6 +20,7 @@ from app import App
 from collection.lookup import iter_albums
 from collection.store import Store
 from enhance import enhance
+from history.sync import sync
 from tests.lastfm_emulator.core import Scrobble
 
 
@@ -45,12 +47,12 @@ def main() -> None:
     print(f"{len(albums)} albums; the user has played {len(played)} of them")
     print(f"{'run':<26} {'requests':>9} {'wall s':>8} {'files rewritten':>16}")
 
-    def run(name: str) -> None:
+    def run(name: str, sync_first: bool = False) -> None:
         before = files(data)
         started = time.perf_counter()
         app = App(settings, "lastfm-enhance")  # a new process each run, as cron runs it
         try:
-            report = enhance(app)
+            report = enhance(app, sync_first=sync_first)
         finally:
             app.close()
         wall = time.perf_counter() - started
@@ -63,6 +65,17 @@ def main() -> None:
         emu.state.scrobbles[USER].append(Scrobble(USER, album.artist, "new", album.title, album.artist,
                                                   int(time.time()) - 60, time.time()))
     run("warm + 50 new scrobbles")
+    app = App(settings, "lastfm sync")
+    try:
+        synced = sync(app)
+    finally:
+        app.close()
+    print(f"{'(lastfm sync: history)':<26} {synced.requests:>9} {'':>8} {synced.total:>10} scrobbles")
+    run("warm, with the history")
+    for album in rng.sample(albums, min(50, len(albums))):
+        emu.state.scrobbles[USER].append(Scrobble(USER, album.artist, "newer", album.title, album.artist,
+                                                  int(time.time()) - 30, time.time()))
+    run("+ 50 new, --sync", sync_first=True)
 
     sample = albums[:200]  # the old way, measured on 200 albums and scaled
     app = App(settings, "benchmark")

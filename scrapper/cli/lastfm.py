@@ -19,7 +19,7 @@ from scrobble.lastfm_albums import search_albums
 
 @click.group(cls=AppGroup)
 def lastfm() -> None:
-    """Sign in to Last.fm, see the sign-in state, sign out.
+    """The Last.fm account (sign in, status, sign out), the listening history, and album search.
 
     \b
     Example:
