@@ -59,14 +59,14 @@ class Throttle:
     def wait(self) -> float:
         """Block until one more request fits in the window, then count it as started now; returns its
         place, to be given to `done` when the answer has come."""
-        with self._thread_lock:
-            while True:
-                now = self._clock()
+        while True:
+            now = self._clock()
+            with self._thread_lock:  # not held while sleeping: another thread's `done` may be what frees a place
                 pause = self._update(lambda times: self._take(times, now))
-                if pause <= 0:
-                    return -now
-                self.waited += pause
-                self._sleep(pause)
+            if pause <= 0:
+                return -now
+            self.waited += pause
+            self._sleep(pause)
 
     def done(self, place: float) -> None:
         """The request's answer has come: from now on it counts from this moment."""
