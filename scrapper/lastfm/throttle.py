@@ -59,12 +59,19 @@ class Throttle:
     def wait(self) -> float:
         """Block until one more request fits in the window, then count it as started now; returns its
         place, to be given to `done` when the answer has come."""
+        started: list[float] = []
+
+        def take(times: list[float]) -> tuple[list[float], float]:
+            # The time is read under the file lock: one read before it could be older than what another
+            # process wrote meanwhile, and its entries would then look like a clock set back.
+            started[:] = [self._clock()]
+            return self._take(times, started[0])
+
         while True:
-            now = self._clock()
             with self._thread_lock:  # not held while sleeping: another thread's `done` may be what frees a place
-                pause = self._update(lambda times: self._take(times, now))
+                pause = self._update(take)
             if pause <= 0:
-                return -now
+                return -started[0]
             self.waited += pause
             self._sleep(pause)
 
