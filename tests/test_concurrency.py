@@ -157,3 +157,24 @@ def test_the_request_limit_holds_across_processes(lastfm_env, signed_in, emulato
     assert len(times) == 12
     for i in range(len(times) - 5):
         assert times[i + 5] - times[i] >= 1.0, times
+
+
+def test_a_cancel_while_a_batch_is_on_its_way_leaves_nothing_pending(lastfm_env, signed_in, emulator):
+    """The batch comes back unanswered after the cancel: its scrobbles are cancelled, not left pending."""
+    env = lastfm_env | {"RUSSFM_RETRY_DELAY": "2"}
+    finish(spawn(env, "scrobble", "queue", "add", "channels-27259821"))
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "http": 503})
+    runner = spawn(env, "scrobble", "queue", "run")
+    deadline = time.monotonic() + 20
+    while not emulator.emulator.request_counts()["by_method"].get("track.scrobble"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    code, out, err = finish(spawn(env, "scrobble", "queue", "cancel", "1"))  # during the backoff pause
+    assert code == 0 and "10 already on their way" in out, out
+    assert finish(runner)[0] == 0
+    rows = ledger_rows(Path(lastfm_env["RUSSFM_STATE_DIR"]))
+    assert {e.status for e in rows} == {CANCELLED} and scrobbles(emulator) == []
+    status = json.loads(finish(spawn(env, "lastfm", "status", "--json"))[1])
+    assert status["pending"] == 0 and status["in_flight"] == 0
+    again = json.loads(finish(spawn(env, "scrobble", "queue", "add", "channels-27259821", "--json"))[1])
+    assert again["albums"] == 1 and not again["skipped"]

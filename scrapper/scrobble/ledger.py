@@ -442,20 +442,24 @@ class Ledger:
             e.status, e.batch, e.sent_at = IN_FLIGHT, batch, now
         self._put(entries)
 
+    def _cancelled_jobs(self, entries: Iterable[Entry]) -> set[str]:
+        jobs = {e.job for e in entries if e.job}
+        return {j for j in jobs if (found := self.job(j)) is not None and found.status == CANCELLED}
+
     def mark(self, entries: list[Entry], status: str, code: int | None = None, message: str = "",
              deferred: str = "") -> None:
-        for e in entries:
-            e.status, e.code, e.message, e.deferred = status, code, message, deferred
-            if status == PENDING:
-                e.batch = None
-        self._put(entries)
+        self.settle([(e, status, code, message, e.corrections, deferred) for e in entries])
 
     def settle(self, verdicts: list[tuple[Entry, str, int | None, str, dict[str, str], str]]) -> None:
-        """Write a batch's verdicts at once: (entry, status, code, message, corrections, deferred)."""
+        """Write verdicts at once: (entry, status, code, message, corrections, deferred). An entry going back
+        to pending whose job was cancelled meanwhile (it was in flight then) is cancelled instead."""
+        cancelled = self._cancelled_jobs(v[0] for v in verdicts if v[1] == PENDING)
         for entry, status, code, message, corrections, deferred in verdicts:
+            if status == PENDING and entry.job in cancelled:
+                status = CANCELLED
             entry.status, entry.code, entry.message = status, code, message
             entry.corrections, entry.deferred = corrections, deferred
-            if status == PENDING:
+            if status in (PENDING, CANCELLED):
                 entry.batch = None
         self._put([v[0] for v in verdicts])
 
