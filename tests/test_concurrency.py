@@ -178,3 +178,15 @@ def test_a_cancel_while_a_batch_is_on_its_way_leaves_nothing_pending(lastfm_env,
     assert status["pending"] == 0 and status["in_flight"] == 0
     again = json.loads(finish(spawn(env, "scrobble", "queue", "add", "channels-27259821", "--json"))[1])
     assert again["albums"] == 1 and not again["skipped"]
+
+
+def test_queue_run_sends_what_other_commands_left_pending(lastfm_env, signed_in, emulator, state_dir: Path):
+    """A `scrobble track` that could not get the send lock keeps its scrobble pending; cron's next run sends it."""
+    env = lastfm_env | {"RUSSFM_LOCK_WAIT": "0.3"}
+    with file_lock(state_dir / SEND_LOCK, "scrobble queue run"):
+        code, out, err = finish(spawn(env, "scrobble", "track", "--artist", "Rush", "--track", "Tears"))
+    assert code == 75 and scrobbles(emulator) == []
+    code, out, err = finish(spawn(env, "scrobble", "queue", "run", "--json"))
+    data = json.loads(out)
+    assert code == 0 and data["accepted"] == 1 and data["pending"] == 0
+    assert [s["track"] for s in scrobbles(emulator)] == ["Tears"]

@@ -263,8 +263,9 @@ class Ledger:
         where = f"{STATUS} IN ({marks})" + (f" AND {JOB} IS NULL" if outside_queue else "")
         return self._select(where, statuses, order=f"{TS}, key")
 
-    def count(self, status: str) -> int:
-        return int(self._sql.execute(f"SELECT count(*) FROM scrobbles WHERE {STATUS} = ?", (status,)).fetchone()[0])
+    def count(self, status: str, outside_queue: bool = False) -> int:
+        where = f"{STATUS} = ?" + (f" AND {JOB} IS NULL" if outside_queue else "")
+        return int(self._sql.execute(f"SELECT count(*) FROM scrobbles WHERE {where}", (status,)).fetchone()[0])
 
     def live_spans(self, start: int, end: int) -> list[tuple[int, int]]:
         """(start, end) of every standing timed listen that meets [start, end), earliest first."""

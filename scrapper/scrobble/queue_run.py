@@ -76,7 +76,9 @@ def untimed_in_order(ledger: Ledger, jobs: list[Job]) -> list[tuple[str, str, in
 
 
 class QueueSelection:
-    """Due scrobbles of active jobs within the cap and --max, timing albums into free time as needed."""
+    """What other commands left pending (a `scrobble album` that could not send, a play-along session
+    stopped by an outage), then due scrobbles of active jobs, within the cap and --max, timing albums into
+    free time as needed."""
 
     def __init__(self, app: App, max_items: int | None, cap_override: int | None) -> None:
         self.app = app
@@ -98,16 +100,22 @@ class QueueSelection:
 
     def next_batch(self, ledger: Ledger) -> list[Entry]:
         now = self.app.clock()
+        room = self.room(ledger, now)
+        if room <= 0:
+            return []
+        batch = ledger.with_status(PENDING, outside_queue=True)[:room]
+        room -= len(batch)
         jobs = due_jobs(ledger, now)
         ids = [j.id for j in jobs]
-        room = self.room(ledger, now)
         if not ids or room <= 0:
-            return []
+            self.chosen += len(batch)
+            return batch
         stale = ledger.pending_of_jobs(ids, timed=True, before=int(now) - OLDEST_ALLOWED)
         if stale:  # timed by a run that never sent them, and too old by now: time them afresh
             ledger.untime(stale)
-        batch = ledger.pending_of_jobs(ids, timed=True, limit=room)
-        room -= len(batch)
+        timed = ledger.pending_of_jobs(ids, timed=True, limit=room)
+        batch += timed
+        room -= len(timed)
         if room > 0:
             low, high = window(now)
             gaps = free_gaps(ledger, low, high)
@@ -130,7 +138,7 @@ class QueueSelection:
 
     def still_wanted(self, ledger: Ledger, entries: list[Entry]) -> list[Entry]:
         due = {j.id for j in due_jobs(ledger, self.app.clock())}
-        return [e for e in entries if e.job in due]
+        return [e for e in entries if e.job is None or e.job in due]
 
 
 @dataclass
@@ -160,9 +168,11 @@ class RunResult:
         }
 
 
-def _pending_in_queue(ledger: Ledger) -> int:
+def _pending(ledger: Ledger) -> int:
+    """Scrobbles still to send: those of active jobs, and those other commands left."""
     live = {j.id for j in ledger.jobs().values() if j.status == ACTIVE}
-    return sum(c[PENDING] for job, c in ledger.job_counts().items() if job in live)
+    return sum(c[PENDING] for job, c in ledger.job_counts().items() if job in live) + \
+        ledger.count(PENDING, outside_queue=True)
 
 
 def _nothing_to_do(app: App, selection: QueueSelection) -> bool:
@@ -172,7 +182,8 @@ def _nothing_to_do(app: App, selection: QueueSelection) -> bool:
         return False
     now = app.clock()
     due = {j.id for j in due_jobs(ledger, now)}
-    if not any(c[PENDING] for job, c in ledger.job_counts().items() if job in due):
+    if not ledger.count(PENDING, outside_queue=True) and \
+            not any(c[PENDING] for job, c in ledger.job_counts().items() if job in due):
         return True
     return selection.room(ledger, now) <= 0
 
@@ -192,7 +203,7 @@ def run_queue(app: App, max_items: int | None = None, seconds: float | None = No
     result.timed_albums = selection.timed_albums
     result.waiting = result.waiting or selection.waiting
     result.next_send_at = result.next_send_at or selection.next_send_at
-    result.pending = _pending_in_queue(app.ledger)
+    result.pending = _pending(app.ledger)
     result.requests = app.requests()
     return result
 
