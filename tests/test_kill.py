@@ -8,6 +8,7 @@ import signal
 import time
 from collections import Counter
 
+from scrobble.sender import SETTLE_MARGIN
 from tests.conftest import scrobbles
 from tests.conftest import spawn as cli
 
@@ -19,6 +20,11 @@ def wait_for(condition, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def settle(env: dict[str, str]) -> None:
+    """Wait until a killed command's last request is past its timeout: only then is it checked on Last.fm."""
+    time.sleep(float(env["LASTFM_TIMEOUT"]) + SETTLE_MARGIN)
 
 
 def ledger_statuses(env) -> Counter:
@@ -37,6 +43,7 @@ def test_kill_while_second_batch_is_unanswered(lastfm_env, signed_in, emulator):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert ledger_statuses(lastfm_env) == Counter({"accepted": 50, "in_flight": 19})
+    settle(lastfm_env)
 
     # Running the same command again: the same listening is already in the ledger; what the killed run
     # left in flight is checked on Last.fm and settled, nothing is sent again.
@@ -69,6 +76,7 @@ def test_kills_at_random_moments(lastfm_env, signed_in, emulator):
         time.sleep(rng.uniform(0.9, 1.8))  # after start-up, while sending
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+    settle(lastfm_env)
     finisher = cli(lastfm_env, "scrobble", "track", "--artist", "Kraftwerk", "--track", "Numbers", "--at", "20m ago")
     out, err = finisher.communicate(timeout=120)
     assert finisher.returncode == 0, err
@@ -99,6 +107,7 @@ def test_queue_runner_killed_at_random_moments(lastfm_env, signed_in, emulator, 
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     emu.clear_faults()
+    settle(lastfm_env)
     interrupted = Counter(row["status"] for row in json.loads(
         cli(lastfm_env, "scrobble", "history", "--limit", "1000", "--json").communicate(timeout=30)[0]))
     print("after the kills:", dict(interrupted), "held", len(scrobbles(emulator)))
@@ -113,3 +122,25 @@ def test_queue_runner_killed_at_random_moments(lastfm_env, signed_in, emulator, 
     assert status["jobs"][0]["status"] == "done" and status["jobs"][0]["accepted"] == total
     held = Counter((s["artist"], s["track"], s["timestamp"]) for s in scrobbles(emulator))
     assert len(held) == total and set(held.values()) == {1}
+
+
+def test_a_slow_request_of_a_killed_command_is_not_sent_again(lastfm_env, signed_in, emulator):
+    """Killed while Last.fm is still storing its batch: the next command does not take it for lost."""
+    emu = emulator.emulator
+    emu.add_fault({"method": "track.scrobble", "times": 1, "stall": 2.5})
+    first = cli(lastfm_env, "scrobble", "track", "--artist", "Stall", "--track", "One", "--at", "30m ago")
+    wait_for(lambda: emu.request_counts()["by_method"].get("track.scrobble", 0) == 1)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    second = cli(lastfm_env, "scrobble", "track", "--artist", "Stall", "--track", "Two", "--at", "10m ago")
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    wait_for(lambda: len(scrobbles(emulator)) == 2)  # the stalled one is stored by now
+    settle(lastfm_env)
+    third = cli(lastfm_env, "scrobble", "history", "--json")
+    assert {r["status"] for r in json.loads(third.communicate(timeout=30)[0])} == {"accepted", "in_flight"}
+    finisher = cli(lastfm_env, "scrobble", "queue", "run", "--json")
+    out, err = finisher.communicate(timeout=60)
+    assert finisher.returncode == 0 and json.loads(out)["reconciled"] == 1, err
+    held = Counter((s["track"], s["timestamp"]) for s in scrobbles(emulator))
+    assert sorted(track for track, _ in held) == ["One", "Two"] and set(held.values()) == {1}

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from scrobble.sender import SETTLE_MARGIN
 from tests.conftest import USER, scrobbles
 
 
@@ -152,7 +153,8 @@ def test_fatal_errors_stop_and_keep_items_pending(run_cli, signed_in, emulator, 
     assert len(scrobbles(emulator)) == 7
 
 
-def test_unknown_outcome_with_lastfm_unreachable_stays_in_flight(run_cli, signed_in, emulator):
+def test_unknown_outcome_with_lastfm_unreachable_stays_in_flight(run_cli, signed_in, emulator, monkeypatch):
+    monkeypatch.setenv("LASTFM_TIMEOUT", "1")
     emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "drop_after_commit": True})
     emulator.emulator.add_fault({"method": "user.getrecenttracks", "times": 4, "http": 503})
     result = run_cli("scrobble", "album", "2112-814617", "--finished-at", "15m ago")
@@ -162,10 +164,17 @@ def test_unknown_outcome_with_lastfm_unreachable_stays_in_flight(run_cli, signed
     assert status["in_flight"] == 6 and status["pending"] == 0
     again = run_cli("scrobble", "history", "--json")
     assert {h["status"] for h in json.loads(again.stdout)} == {"in_flight"}
-    # The next scrobble command settles them first: they were stored, so none is sent again.
+    # Right away they are left alone: a request of a gone command may still be on its way.
+    early = run_cli("scrobble", "track", "--artist", "Queen", "--track", "Friends Will Be Friends", "--at", "8h ago",
+                    "--json")
+    data = json.loads(early.stdout)
+    assert early.exit_code == 0 and data["reconciled"] == 0 and data["accepted"] == 1
+    # Past the request timeout, the next scrobble command settles them first: they were stored, so none
+    # is sent again.
+    time.sleep(1 + SETTLE_MARGIN)
     later, data = send_album(run_cli, "a kind of magic", "--finished-at", "5h ago")
     assert later.exit_code == 0 and data["reconciled"] == 6 and data["accepted"] == 8
-    assert len(scrobbles(emulator)) == 8
+    assert len(scrobbles(emulator)) == 9
 
 
 def test_lastfm_durations_are_looked_up_once(run_cli, signed_in, emulator):

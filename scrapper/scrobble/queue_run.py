@@ -17,13 +17,14 @@ from typing import Any
 
 from app import App
 from errors import Busy, CapReached, ExitStatus, LastfmError, QueueBusy, RussfmError
+from statefiles import busy_message, file_lock
+
 from scrobble.daily_cap import budget_left, daily_cap
 from scrobble.ledger import ACTIVE, IN_FLIGHT, PENDING, Entry, Job, Ledger
 from scrobble.planner import OLDEST_ALLOWED
-from scrobble.sender import BATCH_SIZE, Sender
+from scrobble.sender import BATCH_SIZE, SETTLE_MARGIN, Sender
 from scrobble.sendlock import queue_turn
 from scrobble.timeparse import iso_utc
-from statefiles import busy_message, file_lock
 
 log = logging.getLogger("russfm.queue")
 QUEUE_LOCK = "queue.lock"
@@ -220,7 +221,7 @@ def _drain(app: App, selection: QueueSelection, result: RunResult, seconds: floa
         while seconds is None or app.clock() - started < seconds:
             with queue_turn(app.settings.state_dir, app.command, app.settings.lock_wait):
                 if first:
-                    sender.reconcile_in_flight()
+                    sender.reconcile_in_flight(app.settings.timeout + SETTLE_MARGIN)
                     first = False
                 if not sender.send_batch(selection):
                     break

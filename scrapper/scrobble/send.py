@@ -17,11 +17,27 @@ from collection.lookup import find_album
 from collection.names import fold
 from errors import Busy, ExitStatus, LastfmError, OverlapError, RussfmError, UsageError
 from lastfm.responses import ItemResult
-from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, Ledger, identity
+
 from scrobble.lastfm_albums import lastfm_album, lastfm_durations
-from scrobble.planner import Plan, PlannedScrobble, PlanOptions, build_plan, check_window
+from scrobble.ledger import (
+    ACCEPTED,
+    FAILED,
+    IGNORED,
+    IN_FLIGHT,
+    PENDING,
+    Entry,
+    Ledger,
+    identity,
+)
+from scrobble.planner import (
+    Plan,
+    PlannedScrobble,
+    PlanOptions,
+    build_plan,
+    check_window,
+)
+from scrobble.sender import BATCH_SIZE, SETTLE_MARGIN, Sender, SendLog
 from scrobble.sendlock import interactive_turn
-from scrobble.sender import BATCH_SIZE, SendLog, Sender
 from scrobble.timeparse import local_clock
 
 MAX_TRACK_SECONDS = 6 * 3600
@@ -89,7 +105,7 @@ def send_pending(app: App, on_batch: Callable[[int], None] | None = None) -> Sen
     sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch)
     try:
         with interactive_turn(app.settings.state_dir, app.command, app.settings.lock_wait):
-            sender.reconcile_in_flight()
+            sender.reconcile_in_flight(app.settings.timeout + SETTLE_MARGIN)
             sender.send_all(OutsideQueue())
     except (LastfmError, Busy) as exc:
         sender.log.stopped = exc

@@ -27,7 +27,8 @@ BATCH_SIZE = 50
 CAP_CODE = 5
 DAY = 86400
 DAILY_CAP_DEFERRED = "daily_cap"
-CORRECTIONS = "corrections"  # meta key: names Last.fm was seen to correct, by folded original
+CORRECTIONS = "corrections"
+SETTLE_MARGIN = 2.0  # seconds beyond the request timeout before another command's batch is checked  # meta key: names Last.fm was seen to correct, by folded original
 
 
 class Client(Protocol):
@@ -114,13 +115,23 @@ class Sender:
         self.log.accepted += [e.id for e in found]
         return found
 
-    def reconcile_in_flight(self) -> None:
-        """Settle what a process that is gone left in flight (under the send lock nobody else is sending)."""
+    def reconcile_in_flight(self, settle_after: float) -> None:
+        """Settle what a process that is gone left in flight (under the send lock nobody else is sending).
+
+        A batch sent less than `settle_after` seconds ago (the request timeout) may still be on its way or
+        being stored: asking now could miss it and send it twice, so it is left in flight for a later
+        command to check.
+        """
         batches: dict[str | None, list[Entry]] = {}
         for entry in self.ledger.with_status(IN_FLIGHT):
             batches.setdefault(entry.batch, []).append(entry)
+        newest_allowed = self.ledger.clock() - settle_after
         for entries in batches.values():
-            self.confirm(entries)
+            if max(e.sent_at or 0.0 for e in entries) <= newest_allowed:
+                self.confirm(entries)
+            else:
+                log.info("%d scrobbles were sent %.0f s ago by a command that is gone; checked later",
+                         len(entries), self.ledger.clock() - max(e.sent_at or 0.0 for e in entries))
 
     # --- sending -------------------------------------------------------------------------
     def send_batch(self, selection: Selection) -> int:
