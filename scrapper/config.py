@@ -13,6 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "public"
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.json"
 DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def default_state_dir() -> Path:
@@ -51,12 +52,16 @@ def _read_config(path: Path | None, explicit: bool) -> dict:
         if explicit:
             raise ConfigError(f"config file {path} does not exist")
         return {}
+    if path.is_dir() or path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path} is not a JSON file of a few kilobytes")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.__class__.__name__}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid JSON (line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # numbers too long to read, nesting too deep to parse
+        raise ConfigError(f"config file {path} is not valid JSON (too deep or a number too long)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a JSON object")
     section = data.get("lastfm", {})
@@ -70,11 +75,18 @@ def _positive_number(value: object, name: str, upper: float) -> float:
         raise ConfigError(f"{name} must be a number, got {type(value).__name__}")
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ConfigError(f"{name} must be a number, got {str(value)[:40]!r}") from None
     if not 0 < number <= upper:  # also refuses nan and inf
         raise ConfigError(f"{name} must be above 0 and at most {upper:g}, got {str(value)[:40]!r}")
     return number
+
+
+def _whole(number: float, name: str) -> int | None:
+    """A count from the configuration: 0 (not set) or a whole number of at least 1."""
+    if number and (number < 1 or number != int(number)):
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {number:g}")
+    return int(number) or None
 
 
 def _flag(value: object, name: str) -> bool:
@@ -109,11 +121,15 @@ def load_settings(
 
     def number(env_name: str, key: str, default: float, upper: float) -> float:
         value = env.get(env_name) or section.get(key)
-        return default if value is None else _positive_number(value, env_name, upper)
+        name = env_name if env.get(env_name) else f'"{key}" in the config file'
+        return default if value is None else _positive_number(value, name, upper)
 
+    state = Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir())
+    if state.exists() and not state.is_dir():
+        raise ConfigError(f"the state folder {state} is a file, not a folder (--state-dir, RUSSFM_STATE_DIR)")
     settings = Settings(
         data_dir=Path(data_dir or env.get("RUSSFM_DATA_DIR") or DEFAULT_DATA_DIR),
-        state_dir=Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir()),
+        state_dir=state,
         api_key=pick("LASTFM_API_KEY", "api_key"),
         api_secret=pick("LASTFM_API_SECRET", "api_secret"),
         username=pick("LASTFM_USERNAME", "username"),
@@ -122,7 +138,7 @@ def load_settings(
         timeout=number("LASTFM_TIMEOUT", "timeout", 20.0, 600),
         retry_delay=number("RUSSFM_RETRY_DELAY", "retry_delay", 2.0, 600),
         lock_wait=number("RUSSFM_LOCK_WAIT", "lock_wait", 30.0, 3600),
-        daily_cap=int(number("RUSSFM_DAILY_CAP", "daily_cap", 0, 100_000)) or None,
+        daily_cap=_whole(number("RUSSFM_DAILY_CAP", "daily_cap", 0, 100_000), "the daily cap"),
         stats=_flag(env.get("RUSSFM_STATS", section.get("stats", True)), "stats"),
         verbose=verbose,
         quiet=quiet,

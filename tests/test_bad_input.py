@@ -170,3 +170,51 @@ def test_the_mobile_token_and_the_saved_key_never_show(run_cli, lastfm_env, emul
     monkeypatch.setenv("LASTFM_USERNAME", "someone-else")
     enhanced = run_cli("lastfm-enhance", "2112", "--dry-run")
     assert key not in enhanced.output and "***" in enhanced.stderr
+
+
+@pytest.mark.parametrize("name, words", [("cache.sqlite", "only holds answers"), ("ledger.sqlite", "move it aside"),
+                                         ("archive.sqlite", "move it aside")])
+def test_a_damaged_state_file_is_one_line(lastfm_env, state_dir: Path, name: str, words: str):
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / name).write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 4)
+    commands = {"cache.sqlite": ["scrobble", "album", "channels", "--dry-run", "--lookup"],
+                "ledger.sqlite": ["scrobble", "history"], "archive.sqlite": ["lastfm", "stats"]}
+    code, out, err = finish(spawn(lastfm_env, *commands[name]))
+    assert code == 1 and words in err and "Traceback" not in err and "Exception" not in err
+    assert err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"lastfm": {"timeout": ' + "1" * 5000 + "}}", "not valid JSON"),
+    ('{"lastfm": {"timeout": ' + "1" * 400 + "}}", "must be a number"),
+    ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+    ('{"lastfm": {"daily_cap": 0.5}}', "whole number"),
+    ('{"lastfm": {"timeout": "nan"}}', "above 0"),
+    ('{"lastfm": {"stats": "perhaps"}}', "true or false"),
+    ('{"lastfm": []}', "must be an object"),
+])
+def test_a_broken_config_file_is_one_line(run_cli, tmp_path: Path, text: str, words: str):
+    config = tmp_path / "config.json"
+    config.write_text(text)
+    one_line_error(run_cli("--config", str(config), "albums", "check"), 1, words)
+
+
+def test_a_state_folder_that_is_a_file(run_cli, tmp_path: Path, monkeypatch):
+    afile = tmp_path / "not-a-folder"
+    afile.write_text("x")
+    assert run_cli("scrobble", "history", "--state-dir", str(afile)).exit_code == 2  # click checks the option
+    monkeypatch.setenv("RUSSFM_STATE_DIR", str(afile))
+    one_line_error(run_cli("scrobble", "history"), 1, "is a file, not a folder")
+
+
+@pytest.mark.parametrize("field, value", [("genre_names", "Rock"), ("styles", 5), ("formats", 5),
+                                          ("artists", 5), ("release_artist", ["x"]), ("date_added", 7)])
+def test_odd_index_fields_do_not_break_the_filters(run_cli, lastfm_env, site: Path, field: str, value):
+    index = json.loads((site / "collection.json").read_text())
+    for entry in index:
+        entry[field] = value
+    (site / "collection.json").write_text(json.dumps(index))
+    for args in (["scrobble", "queue", "add", "--genre", "rock", "--format", "vinyl", "--artist", "rush"],
+                 ["albums", "pick", "--genre", "rock"]):
+        result = run_cli("--data-dir", str(site), *args)
+        assert result.exit_code in (0, 1) and "Traceback" not in result.output, (args, result.output)

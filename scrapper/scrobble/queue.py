@@ -38,17 +38,23 @@ class Filters:
         return any((self.artist, self.genre, self.format, self.added_since, self.added_before))
 
 
+def _texts(value: object) -> list[str]:
+    """An index field that should be a list of names, whatever it really holds (a name, a number, null)."""
+    items = value if isinstance(value, list) else [value]
+    return [str(item.get("name") or "") if isinstance(item, dict) else str(item) for item in items
+            if item is not None and not isinstance(item, (list, bool))]
+
+
 def _matches(entry: dict, f: Filters) -> bool:
     if f.artist:
-        names = [str(entry.get("release_artist") or "")] + [
-            str(a.get("name") or "") for a in entry.get("artists") or [] if isinstance(a, dict)]
+        names = _texts(entry.get("release_artist")) + _texts(entry.get("artists"))
         if not any(fold(f.artist) in fold(n) for n in names):
             return False
     if f.genre:
-        genres = [str(g) for g in (entry.get("genre_names") or []) + (entry.get("styles") or [])]
+        genres = _texts(entry.get("genre_names")) + _texts(entry.get("styles"))
         if fold(f.genre) not in {fold(g) for g in genres}:
             return False
-    if f.format and fold(f.format) not in {fold(str(x)) for x in entry.get("formats") or []}:
+    if f.format and fold(f.format) not in {fold(x) for x in _texts(entry.get("formats"))}:
         return False
     added = str(entry.get("date_added") or "")[:10]
     if f.added_since and (not added or added < f.added_since):
