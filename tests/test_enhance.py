@@ -332,3 +332,16 @@ def test_bad_values_already_in_files_are_corrected(run_cli, signed_in, emulator,
     again = snapshot(site)
     enhance(run_cli, site, "2112")
     assert snapshot(site) == again
+
+
+def test_stored_values_of_the_wrong_type_are_rewritten(run_cli, signed_in, emulator, site: Path):
+    emulator.emulator.load_catalogue(catalogue_for(site))
+    enhance(run_cli, site, "2112", "--no-stats")
+    path = site / "album" / "2112-814617" / "2112-814617.json"
+    data = json.loads(path.read_text())
+    block = data["services"]["lastfm"]
+    block.update(userplaycount=block["userplaycount"] == 1 or True, listeners=float(block["listeners"]))
+    path.write_text(json.dumps(data, indent=2))
+    enhance(run_cli, site, "2112", "--no-stats")
+    fixed = album_json(site, "2112-814617")["services"]["lastfm"]
+    assert type(fixed["userplaycount"]) is int and type(fixed["listeners"]) is int

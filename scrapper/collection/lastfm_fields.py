@@ -146,6 +146,11 @@ def _empty(value: Any) -> bool:
     return value in ("", None, [])
 
 
+def _same(stored: Any, value: Any) -> bool:
+    """Equal and of the same type: a stored `true` or `1.0` is not the count 1, and is written over."""
+    return type(stored) is type(value) and stored == value
+
+
 def apply_album(data: dict, values: dict[str, Any], stamp: str, now: float | None = None) -> dict[str, tuple[Any, Any]]:
     """Write `values` under services.lastfm, drop stored values that fail the checks, never blank a
     known value; returns {field: (old, new)} of what changed (new None: removed)."""
@@ -163,7 +168,7 @@ def apply_album(data: dict, values: dict[str, Any], stamp: str, now: float | Non
     for name, value in values.items():
         if _empty(value) and not _empty(stored.get(name)):
             continue  # Last.fm forgot it, or failed to say: keep what was known
-        if block.get(name) != value:
+        if not _same(block.get(name), value):
             changes[name] = (block.get(name), value)
             block[name] = value
     if changes:
@@ -178,7 +183,7 @@ def apply_index(entry: dict, block: dict[str, Any], now: float | None = None) ->
     changed = False
     for index_name, name in INDEX_FIELDS.items():
         if name in values:
-            if entry.get(index_name) != values[name]:
+            if not _same(entry.get(index_name), values[name]):
                 entry[index_name] = values[name]
                 changed = True
         elif index_name in entry and entry[index_name] is not None and \
