@@ -218,3 +218,25 @@ def test_odd_index_fields_do_not_break_the_filters(run_cli, lastfm_env, site: Pa
                  ["albums", "pick", "--genre", "rock"]):
         result = run_cli("--data-dir", str(site), *args)
         assert result.exit_code in (0, 1) and "Traceback" not in result.output, (args, result.output)
+
+
+@pytest.mark.parametrize("table, change", [
+    ("scrobbles", {"sent_at": "x", "status": "accepted"}), ("scrobbles", {"timestamp": "soon"}),
+    ("scrobbles", {"corrections": []}), ("jobs", {"id": 7}), ("jobs", {"scheduled_at": "tomorrow"}),
+    ("jobs", {"albums": "2112"}),
+])
+def test_an_edited_ledger_row_is_one_line(run_cli, lastfm_env, state_dir: Path, table: str, change: dict):
+    import sqlite3
+
+    assert run_cli("scrobble", "queue", "add", "2112").exit_code == 0
+    db = sqlite3.connect(state_dir / "ledger.sqlite")
+    key, value = db.execute(f"SELECT key, value FROM {table} LIMIT 1").fetchone()
+    db.execute(f"UPDATE {table} SET value = ? WHERE key = ?", (json.dumps({**json.loads(value), **change}), key))
+    db.commit()
+    db.close()
+    for command in (["scrobble", "queue", "status"], ["scrobble", "queue", "list"], ["lastfm", "status"],
+                    ["scrobble", "history"]):
+        result = run_cli(*command)
+        assert "Traceback" not in result.output and result.exit_code in (0, 1), (command, result.output)
+        if result.exit_code == 1:
+            assert result.stderr.count("\n") == 1 and "ledger" in result.stderr, result.stderr

@@ -120,10 +120,26 @@ def entry_from_row(key: str, row: object) -> Entry:
         entry = Entry(**row)
     except TypeError:
         raise StateError(f"ledger row {key} misses fields; the ledger file may be damaged") from None
-    if not isinstance(entry.timestamp, int) or not isinstance(entry.duration, int) \
-            or not isinstance(entry.artist, str) or not isinstance(entry.track, str):
-        raise StateError(f"ledger row {key} holds values of the wrong type")
+    wrong = [f.name for f in fields(Entry) if not _of_type(getattr(entry, f.name), _ENTRY_TYPES[f.name])]
+    if wrong:
+        raise StateError(f"ledger row {key} holds a value of the wrong type ({', '.join(wrong)}); "
+                         "the ledger file may have been edited")
     return entry
+
+
+def _of_type(value: object, kinds: tuple[type, ...]) -> bool:
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+
+
+_NUMBER = (int, float)
+_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
+    **{name: (str,) for name in ("id", "artist", "track", "album", "album_artist", "position", "slug",
+                                 "duration_source", "status", "message", "deferred")},
+    **{name: (int,) for name in ("timestamp", "duration", "offset", "span")},
+    "track_number": (int, type(None)), "code": (int, type(None)), "job": (str, type(None)),
+    "batch": (str, type(None)), "sent_at": (*_NUMBER, type(None)), "created_at": _NUMBER,
+    "updated_at": _NUMBER, "corrections": (dict,),
+}
 
 
 def identity(artist: str, track: str, timestamp: int) -> tuple[str, str, int]:
@@ -147,9 +163,16 @@ class Job:
             raise StateError("a queue job in the ledger is not an object")
         known = {f.name for f in fields(cls)}
         try:
-            return cls(**{k: v for k, v in row.items() if k in known})
+            job = cls(**{k: v for k, v in row.items() if k in known})
         except TypeError:
-            raise StateError(f"queue job {row.get('id')!r} in the ledger misses fields") from None
+            raise StateError(f"queue job {str(row.get('id'))[:20]!r} in the ledger misses fields") from None
+        if not (isinstance(job.id, str) and job.id.isdigit() and job.status in (ADDING, ACTIVE, PAUSED, CANCELLED)
+                and isinstance(job.albums, list) and all(isinstance(a, str) for a in job.albums)
+                and _of_type(job.scheduled_at, (int, type(None))) and _of_type(job.created_at, _NUMBER)
+                and isinstance(job.timing, str)):
+            raise StateError(f"queue job {str(job.id)[:20]!r} in the ledger holds a value of the wrong type; "
+                             "the ledger file may have been edited")
+        return job
 
 
 def _decode(value: str | bytes) -> Any:
@@ -274,7 +297,8 @@ class Ledger:
             f"SELECT {TS}, duration, {STATUS} FROM scrobbles "
             f"WHERE {TS} > 0 AND {TS} >= ? AND {TS} < ? AND +{STATUS} IN ({marks}) ORDER BY {TS}",
             (start - MAX_TRACK_SECONDS, end, *LIVE)).fetchall()
-        spans = [(int(ts), int(ts) + max(int(d or 0), 1)) for ts, d, _ in rows]
+        spans = [(int(ts), int(ts) + max(d if isinstance(d, int) else 0, 1)) for ts, d, _ in rows
+                 if isinstance(ts, int)]
         return [(s, e) for s, e in spans if e > start]
 
     def overlapping(self, start: int, end: int) -> list[Entry]:
@@ -300,7 +324,8 @@ class Ledger:
     def accepted_since(self, since: float) -> list[float]:
         """When each scrobble accepted since `since` was sent, oldest first."""
         rows = self._sql.execute(
-            f"SELECT {SENT} FROM scrobbles WHERE {STATUS} = ? AND {SENT} >= ? ORDER BY {SENT}",
+            f"SELECT {SENT} FROM scrobbles WHERE {STATUS} = ? AND {SENT} >= ? "
+            f"AND typeof({SENT}) IN ('integer', 'real') ORDER BY {SENT}",
             (ACCEPTED, since)).fetchall()
         return [float(r[0]) for r in rows]
 
