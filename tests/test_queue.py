@@ -319,3 +319,17 @@ def test_an_album_too_long_for_the_window_does_not_block_the_others(run_cli, sig
     assert jobs["2"]["status"] == "done"
     text = run_cli("scrobble", "queue", "status").stdout
     assert f"{slug}: longer than Last.fm's 14-day window" in text
+
+
+def test_the_learned_cap_counts_every_player_and_expires(run_cli, signed_in, emulator, state_dir: Path):
+    """Last.fm's cap counts another player's scrobbles too: the cap learned is what Last.fm holds for the day."""
+    emulator.emulator.configure(daily_cap=120)
+    emulator.emulator.generate_history("vinylfan", 50, span_days=0.8, seed=3)  # a phone, earlier today
+    add(run_cli, "--all")
+    result, data = run(run_cli)
+    assert result.exit_code == 0 and data["accepted"] == 70 and data["waiting_reason"] == "daily_cap"
+    assert status(run_cli)["daily_cap"] == {"value": 120, "source": "learned"}
+    with Ledger(state_dir) as ledger, ledger.locked():
+        learned = ledger.meta("learned_cap")
+        ledger.set_meta(learned_cap={**learned, "learned_at": time.time() - 8 * 86400})
+    assert status(run_cli)["daily_cap"]["source"] == "default"  # a week on, the default is tried again

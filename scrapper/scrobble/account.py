@@ -57,7 +57,7 @@ def account_status(app: App, check: bool = True) -> AccountStatus:
             problem, failure = f"could not ask Last.fm: {exc}", exc
     ledger = app.ledger
     now = app.clock()
-    cap = daily_cap(app.settings, ledger)
+    cap = daily_cap(app.settings, ledger, now)
     left, _ = budget_left(cap, ledger, now)
     return AccountStatus(
         signed_in=session is not None, username=session.username if session else None,

@@ -9,6 +9,9 @@ from scrobble.ledger import Ledger
 
 DEFAULT_DAILY_CAP = 2800
 DAY = 86400
+# A learned cap is trusted for a week, then the default is tried again: Last.fm changes its cap, and a
+# cap learned on a day other players scrobbled much would otherwise hold the queue back for good.
+LEARNED_FOR = 7 * DAY
 
 
 @dataclass(frozen=True)
@@ -20,13 +23,14 @@ class DailyCap:
         return {"value": self.value, "source": self.source}
 
 
-def daily_cap(settings: Settings, ledger: Ledger, override: int | None = None) -> DailyCap:
+def daily_cap(settings: Settings, ledger: Ledger, now: float, override: int | None = None) -> DailyCap:
     if override:
         return DailyCap(override, "option")
     if settings.daily_cap:
         return DailyCap(settings.daily_cap, "config")
     learned = ledger.meta("learned_cap")
-    if isinstance(learned, dict) and isinstance(learned.get("value"), int) and learned["value"] > 0:
+    if isinstance(learned, dict) and isinstance(learned.get("value"), int) and learned["value"] > 0 \
+            and isinstance(learned.get("learned_at"), (int, float)) and now - learned["learned_at"] < LEARNED_FOR:
         return DailyCap(learned["value"], "learned")
     return DailyCap(DEFAULT_DAILY_CAP, "default")
 

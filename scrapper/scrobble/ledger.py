@@ -329,6 +329,12 @@ class Ledger:
             (ACCEPTED, since)).fetchall()
         return [float(r[0]) for r in rows]
 
+    def accepted_between(self, start: int, end: int) -> int:
+        """Accepted scrobbles with a time in [start, end]."""
+        row = self._sql.execute(f"SELECT count(*) FROM scrobbles WHERE {TS} >= ? AND {TS} <= ? AND +{STATUS} = ?",
+                                (start, end, ACCEPTED)).fetchone()
+        return int(row[0])
+
     def earliest_accepted_since(self, since: float) -> int | None:
         """The oldest timestamp among scrobbles accepted since `since` (by when they were sent), or None."""
         row = self._sql.execute(f"SELECT min({TS}) FROM scrobbles WHERE {STATUS} = ? AND {SENT} >= ? AND {TS} > 0",

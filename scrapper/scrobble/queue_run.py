@@ -91,7 +91,7 @@ class QueueSelection:
         self.next_send_at: float | None = None
 
     def room(self, ledger: Ledger, now: float) -> int:
-        cap = daily_cap(self.app.settings, ledger, self.cap_override)
+        cap = daily_cap(self.app.settings, ledger, now, self.cap_override)
         budget, free_at = budget_left(cap, ledger, now)
         if budget <= 0:
             self.waiting, self.next_send_at = DAILY_CAP, free_at

@@ -58,7 +58,7 @@ def queue_status(app: App, job_id: str | None = None) -> QueueStatus:
     now = app.clock()
     if job_id is not None:
         job_of(ledger, job_id)
-    cap = daily_cap(app.settings, ledger)
+    cap = daily_cap(app.settings, ledger, now)
     sent = ledger.accepted_since(now - DAY)
     left, cap_free_at = budget_left(cap, ledger, now)
     counts = ledger.job_counts()

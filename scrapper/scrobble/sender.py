@@ -36,6 +36,9 @@ class Client(Protocol):
 
     def recent_tracks(self, user: str, start: int, end: int) -> list[dict]: ...
 
+    def recent_page(self, user: str, page: int = 1, limit: int = 200, start: int | None = None,
+                    end: int | None = None) -> Any: ...
+
 
 class Selection(Protocol):
     """What a sender may send; both methods run under the ledger lock on fresh rows."""
@@ -61,13 +64,21 @@ class SendLog:
         return self.accepted + self.ignored + self.failed + self.waiting
 
 
-def learn_cap(ledger: Ledger, now: float) -> float:
-    """Record the accepted count of the last 24 h as Last.fm's daily cap; returns when to try again."""
+def learn_cap(ledger: Ledger, now: float, on_lastfm: int | None = None) -> float:
+    """Record Last.fm's daily cap and returns when to try again.
+
+    The cap counts what reached Last.fm in the last 24 hours from every player: this tool's sends (the
+    ledger knows when it sent them), and the other players' scrobbles, estimated as what Last.fm holds
+    with a time in those 24 hours (`on_lastfm`) less this tool's own of those times.
+    """
     with ledger.locked():
         sent = ledger.accepted_since(now - DAY)
+        others = max(0, on_lastfm - ledger.accepted_between(int(now - DAY), int(now))) if on_lastfm else 0
         until = (sent[0] + DAY) if sent else now + 3600
-        ledger.set_meta(learned_cap={"value": max(1, len(sent)), "learned_at": now}, cap_blocked_until=until)
-    log.info("Last.fm's daily cap reached after %d scrobbles in 24 h; waiting until %s", len(sent), iso_utc(until))
+        value = max(1, len(sent) + others)
+        ledger.set_meta(learned_cap={"value": value, "learned_at": now}, cap_blocked_until=until)
+    log.info("Last.fm's daily cap reached after %d scrobbles in 24 h (%d from other players); waiting until %s",
+             value, others, iso_utc(until))
     return until
 
 
@@ -212,6 +223,13 @@ class Sender:
             self._settle(remaining, results)
             return
 
+    def _scrobbled_today(self, now: float) -> int | None:
+        """Scrobbles of the last 24 h on Last.fm, from every player (one read); None if it cannot be asked."""
+        try:
+            return self.client.recent_page(self.username, 1, 1, start=int(now - DAY), end=int(now)).total
+        except LastfmError:
+            return None
+
     def _stop_on_29(self, exc: LastfmTemporary) -> None:
         """Error 29 on track.scrobble that outlasted the retries, after scrobbles were accepted in the
         last 24 h, is Last.fm's daily cap; without any accepted it is only a rate limit."""
@@ -219,7 +237,7 @@ class Sender:
             return
         now = self.ledger.clock()
         if self.ledger.accepted_since(now - DAY):
-            learn_cap(self.ledger, now)
+            learn_cap(self.ledger, now, self._scrobbled_today(now))
             raise CapReached("Last.fm's daily scrobble limit is reached (error 29); the rest wait for later",
                              29, "track.scrobble") from None
 
@@ -251,6 +269,7 @@ class Sender:
                 self.ledger.set_meta(**{CORRECTIONS: known})
         log.info("Last.fm accepted %d of %d", sum(1 for v in verdicts if v[1] == ACCEPTED), len(verdicts))
         if capped:
-            learn_cap(self.ledger, self.ledger.clock())
+            now = self.ledger.clock()
+            learn_cap(self.ledger, now, self._scrobbled_today(now))
             raise CapReached("Last.fm's daily scrobble limit is reached; the rest wait for later", CAP_CODE,
                              "track.scrobble")
