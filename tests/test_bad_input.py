@@ -240,3 +240,24 @@ def test_an_edited_ledger_row_is_one_line(run_cli, lastfm_env, state_dir: Path, 
         assert "Traceback" not in result.output and result.exit_code in (0, 1), (command, result.output)
         if result.exit_code == 1:
             assert result.stderr.count("\n") == 1 and "ledger" in result.stderr, result.stderr
+
+
+def test_an_album_file_that_is_a_pipe(run_cli, site: Path):
+    import os
+
+    path = album_file(site, "2112-814617")
+    path.unlink()
+    os.mkfifo(path)
+    one_line_error(run_cli("--data-dir", str(site), "albums", "show", "2112-814617"), 1, "not a regular file")
+
+
+def test_lengths_in_weeks_and_years():
+    from scrobble.timeparse import parse_span
+
+    assert parse_span("1y") == 365 * 86400 and parse_span("2w") == 14 * 86400 and parse_span("90m") == 5400
+
+
+def test_a_single_track_sends_no_track_number(run_cli, signed_in, emulator):
+    assert run_cli("scrobble", "track", "--artist", "Rush", "--track", "Tears", "--at", "1h ago").exit_code == 0
+    (held,) = emulator.emulator.scrobbles_of(USER)
+    assert held["track_number"] == ""

@@ -43,8 +43,9 @@ def _unsafe_char(ch: str, space_ok: bool) -> bool:
 
 def safe_text(value: object) -> str | None:
     """A name (artist, album, track) as the site may show it: invisible and control characters taken out,
-    blanks collapsed, at most 300 characters; None when nothing is left."""
-    if not isinstance(value, str):
+    blanks collapsed, at most 300 characters; None when nothing is left, or when it holds an angle bracket
+    (markup has no place in a name the site renders)."""
+    if not isinstance(value, str) or "<" in value or ">" in value:
         return None
     kept = "".join(" " if ch.isspace() else ch for ch in value
                    if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))

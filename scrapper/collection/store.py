@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,10 @@ class JsonFormat:
 def read_json(path: Path) -> tuple[object, JsonFormat]:
     """The file's data and format, or CollectionError naming the file in one line."""
     try:
-        size = path.stat().st_size
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode):  # a pipe or a device would never end, a folder cannot be read
+            raise CollectionError(f"{path}: not a regular file")
+        size = found.st_size
         if size > MAX_FILE_BYTES:
             raise CollectionError(f"{path}: {size} bytes; a collection file may hold at most 50 MB")
         with path.open("rb") as handle:

@@ -105,7 +105,7 @@ class Entry:
         return {
             "artist": self.artist, "track": self.track, "timestamp": self.timestamp,
             "album": self.album, "album_artist": self.album_artist,
-            "track_number": self.track_number, "duration": self.duration or None,
+            "track_number": self.track_number or None, "duration": self.duration or None,
         }
 
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 from errors import UsageError
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 EARLIEST = 1009843200  # 2002-01-01 UTC: nothing this tool handles is older than Last.fm
 AHEAD = 366 * 86400  # times typed for scheduling may lie up to a year ahead
 MAX_SPAN = 10 * 366 * 86400
-_PART = re.compile(r"(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?)")
+_PART = re.compile(r"(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?|y|years?)")
 _AGO = re.compile(rf"^((?:{_PART.pattern}\s*)+)ago$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DURATION = re.compile(rf"^((?:{_PART.pattern}\s*)+)$")
