@@ -66,7 +66,7 @@ def test_a_request_counts_until_its_answer_comes(tmp_path: Path):
 def test_a_clock_set_back_or_a_damaged_record_blocks_nothing(tmp_path: Path):
     t = FakeTime()
     path = tmp_path / THROTTLE_FILE
-    path.write_text(str([t.now + 3600] * 5))
+    path.write_text(str([[t.now + 3600, 1]] * 5))
     limiter = throttle(path, t)
     limiter.wait()
     assert t.slept == []
@@ -84,3 +84,15 @@ def test_without_a_state_folder_the_limit_holds_in_process():
         starts.append(t.now)
         limiter.done(place)
     assert starts[5] - starts[0] >= 1.0
+
+
+def test_the_place_of_a_killed_process_is_freed(tmp_path: Path):
+    import subprocess
+
+    t = FakeTime()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    path = tmp_path / THROTTLE_FILE
+    path.write_text(str([[-(t.now - 5), gone.pid]] * 5))  # five requests its process never saw answered
+    throttle(path, t).wait()
+    assert t.slept == []

@@ -21,7 +21,19 @@ from pathlib import Path
 from statefiles import FILE_MODE, private_file
 
 THROTTLE_FILE = "requests.times"
-ABANDONED = 120.0  # a request unanswered this long belongs to a process that is gone
+ABANDONED = 120.0  # a request unanswered this long is given up, whatever its process
+Record = tuple[float, int]  # (time, pid): an answered request's answer time, or minus a waiting one's start
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process that sent a request still runs (a killed one never answers for its place)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 POLL_SECONDS = 0.05
 
 
@@ -33,35 +45,36 @@ class Throttle:
         self.window = window
         self._clock = clock
         self._sleep = sleep
-        self._local: list[float] = []  # used only without a state folder
+        self._local: list[Record] = []  # used only without a state folder
         self._thread_lock = threading.Lock()
         self.waited = 0.0
         if path is not None:
             private_file(path)
 
-    def _take(self, times: list[float], now: float) -> tuple[list[float], float]:
-        """(times kept, seconds to wait); when the wait is 0, a request starting `now` was added.
+    def _take(self, times: list[Record], now: float) -> tuple[list[Record], float]:
+        """(records kept, seconds to wait); when the wait is 0, a request starting `now` was added.
 
         Answered requests are kept as the time their answer came; requests still waiting for
-        theirs as minus their start, and count until they are answered (or look abandoned).
+        theirs as minus their start, with the process that sent them, and count until they are
+        answered, or their process is gone.
         """
         # Times ahead of now come from a clock that was set back: they cannot block forever.
-        answered = sorted(t for t in times if now - self.window < t <= now)
-        waiting = [t for t in times if t < 0 and now - ABANDONED < -t <= now]
+        answered = sorted(r for r in times if now - self.window < r[0] <= now)
+        waiting = [r for r in times if r[0] < 0 and now - ABANDONED < -r[0] <= now and _alive(r[1])]
         busy = len(answered) + len(waiting)
         if busy < self.limit:
-            return answered + waiting + [-now], 0.0
+            return answered + waiting + [(-now, os.getpid())], 0.0
         ages_out = busy - self.limit  # this many answered requests must leave the window first
         if ages_out < len(answered):
-            return answered + waiting, answered[ages_out] + self.window - now
+            return answered + waiting, answered[ages_out][0] + self.window - now
         return answered + waiting, POLL_SECONDS  # all places held by requests still waiting
 
-    def wait(self) -> float:
+    def wait(self) -> Record:
         """Block until one more request fits in the window, then count it as started now; returns its
         place, to be given to `done` when the answer has come."""
         started: list[float] = []
 
-        def take(times: list[float]) -> tuple[list[float], float]:
+        def take(times: list[Record]) -> tuple[list[Record], float]:
             # The time is read under the file lock: one read before it could be older than what another
             # process wrote meanwhile, and its entries would then look like a clock set back.
             started[:] = [self._clock()]
@@ -71,23 +84,23 @@ class Throttle:
             with self._thread_lock:  # not held while sleeping: another thread's `done` may be what frees a place
                 pause = self._update(take)
             if pause <= 0:
-                return -started[0]
+                return (-started[0], os.getpid())
             self.waited += pause
             self._sleep(pause)
 
-    def done(self, place: float) -> None:
+    def done(self, place: Record) -> None:
         """The request's answer has come: from now on it counts from this moment."""
         now = self._clock()
 
-        def finish(times: list[float]) -> tuple[list[float], float]:
+        def finish(times: list[Record]) -> tuple[list[Record], float]:
             if place in times:  # places of requests started at the same instant are alike: answer one
-                times[times.index(place)] = now
+                times[times.index(place)] = (now, place[1])
             return times, 0.0
 
         with self._thread_lock:
             self._update(finish)
 
-    def _update(self, change: Callable[[list[float]], tuple[list[float], float]]) -> float:
+    def _update(self, change: Callable[[list[Record]], tuple[list[Record], float]]) -> float:
         """Apply `change` to the recorded times (in the shared file under its lock); the pause it asks for."""
         if self.path is None:
             self._local, pause = change(self._local)
@@ -97,7 +110,7 @@ class Throttle:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held for microseconds: a read and a write
             raw = os.pread(fd, 4096, 0)
             try:
-                times = [float(t) for t in json.loads(raw or b"[]")]
+                times = [(float(t), int(pid)) for t, pid in json.loads(raw or b"[]")]
             except (ValueError, TypeError):
                 times = []  # a damaged record only costs one window of caution
             kept, pause = change(times)
