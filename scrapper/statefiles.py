@@ -132,13 +132,13 @@ def file_lock(path: Path, command: str, wait: float = 0.0, what: str = "busy",
         os.close(fd)
 
 
-def is_locked(path: Path, shared_probe: bool = False) -> bool:
-    """Whether someone holds the lock now (an exclusive probe; with shared_probe, only exclusive holders count)."""
+def is_locked(path: Path) -> bool:
+    """Whether someone holds the lock now (shared or exclusive)."""
     if not path.exists():
         return False
     fd = os.open(path, os.O_RDWR)
     try:
-        if _try_flock(fd, fcntl.LOCK_SH if shared_probe else fcntl.LOCK_EX):
+        if _try_flock(fd, fcntl.LOCK_EX):
             return False
         return True
     finally:

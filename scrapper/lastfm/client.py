@@ -66,7 +66,6 @@ class _Transport(httpx2.BaseTransport):
         self._throttle = throttle
         self._inner = httpx2.HTTPTransport(verify=context)
         self.requests = 0
-        self.by_method: dict[str, int] = {}
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         place = self._throttle.wait()
@@ -82,13 +81,12 @@ class _Transport(httpx2.BaseTransport):
         }
         # Compressed answers could expand past any limit after they were counted.
         request.headers["Accept-Encoding"] = "identity"
-        params = dict(parse_qsl(request.url.query.decode() if isinstance(request.url.query, bytes)
-                                else str(request.url.query)))
-        params.update(parse_qsl(request.content.decode("utf-8", "replace")))
-        method = params.get("method", "?")
         self.requests += 1
-        self.by_method[method] = self.by_method.get(method, 0) + 1
-        log.debug("POST %s %s", method, redact(params))
+        if log.isEnabledFor(logging.DEBUG):
+            params = dict(parse_qsl(request.url.query.decode() if isinstance(request.url.query, bytes)
+                                    else str(request.url.query)))
+            params.update(parse_qsl(request.content.decode("utf-8", "replace")))
+            log.debug("POST %s %s", params.get("method", "?"), redact(params))
         response = self._inner.handle_request(request)
         try:
             body = _read_limited(response)
@@ -216,10 +214,6 @@ class LastFM:
 
     def close(self) -> None:
         self._transport.shut()
-
-    @property
-    def requests_by_method(self) -> dict[str, int]:
-        return dict(self._transport.by_method)
 
     def _add_secret(self, secret: str) -> None:
         if secret and secret not in self._secrets:

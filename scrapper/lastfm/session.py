@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from errors import ConfigError, NotSignedIn
+from errors import ConfigError
 from statefiles import read_private_json, write_private_json
 
 SESSION_FILE = "session.json"
@@ -29,12 +29,6 @@ class SessionStore:
                 or not isinstance(data.get("key"), str):
             raise ConfigError(f"{self.path} is not a saved session; sign in again with `lastfm login`")
         return Session(data["username"], data["key"])
-
-    def require(self) -> Session:
-        session = self.load()
-        if session is None:
-            raise NotSignedIn("not signed in to Last.fm: run `python main.py lastfm login`")
-        return session
 
     def save(self, session: Session) -> None:
         write_private_json(self.path, {"username": session.username, "key": session.key})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from app import App
@@ -154,7 +154,6 @@ class RunResult:
     waiting: str | None = None
     next_send_at: float | None = None
     stopped: RussfmError | None = None
-    sent_ids: list[str] = field(default_factory=list)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -234,4 +233,3 @@ def _drain(app: App, selection: QueueSelection, result: RunResult, seconds: floa
     done = sender.log
     result.accepted, result.ignored, result.failed = len(done.accepted), len(done.ignored), len(done.failed)
     result.reconciled = len(done.reconciled)
-    result.sent_ids = done.touched
