@@ -410,7 +410,10 @@ class Ledger:
 
     def job(self, job_id: str) -> Job | None:
         row = self._sql.execute("SELECT value FROM jobs WHERE key = ?", (str(job_id),)).fetchone()
-        return Job.from_row(json.loads(row[0])) if row else None
+        try:
+            return Job.from_row(json.loads(row[0])) if row else None
+        except (ValueError, RecursionError):
+            raise StateError(f"{self.path} holds a queue job that is not JSON") from None
 
     def meta(self, key: str, default: Any = None) -> Any:
         row = self._sql.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
