@@ -125,3 +125,9 @@ def test_progress_bars_only_on_a_terminal_and_not_with_quiet(monkeypatch, tmp_pa
     assert "/10 [" in fake.getvalue()  # drawn on stderr
     assert progress_bar(replace(settings, quiet=True), 10) is None
     assert progress_bar(settings, 10, as_json=True) is None
+
+
+def test_albums_check_on_the_sample_collection_finds_nothing_wrong(run_cli, sample_dir: Path):
+    result = run_cli("--data-dir", str(sample_dir), "albums", "check", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"albums": 32, "broken": [], "warnings": []}
