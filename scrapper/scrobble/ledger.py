@@ -15,27 +15,23 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from sqlitedict import SqliteDict
 
-from collection.names import fold
 from errors import StateError
-from lastfm.responses import reason_text
-from scrobble.timeparse import iso_utc
+from scrobble.rows import (  # noqa: F401 - the states are read from here by the rest of the scrobbling code
+    ACCEPTED, ACTIVE, ADDING, CANCELLED, FAILED, IGNORED, IN_FLIGHT, LIVE, PAUSED, PENDING, Entry, Job,
+    entry_from_row, identity,
+)
 from statefiles import file_lock, private_file
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_LOCK = "ledger.lock"
 TABLES = ("scrobbles", "jobs", "meta")
 LOCK_WAIT_SECONDS = 60.0  # writes are short; this only guards against a stuck process
-PENDING, IN_FLIGHT, ACCEPTED, IGNORED, FAILED, CANCELLED = (
-    "pending", "in_flight", "accepted", "ignored", "failed", "cancelled",
-)
-LIVE = (PENDING, IN_FLIGHT, ACCEPTED)  # a listen that stands, or will
-ACTIVE, PAUSED, ADDING = "active", "paused", "adding"
 MAX_TRACK_SECONDS = 24 * 3600  # bounds the search for listens that reach into a time span
 
 # Columns computed from the JSON of each row (virtual, so sqlitedict's own rows stay as they are),
@@ -49,130 +45,6 @@ INDEXES = {
     "ledger_state": "status, job, ts, slug, span",
     "ledger_sent": "status, sent_at",
 }
-
-
-@dataclass
-class Entry:
-    id: str
-    artist: str
-    track: str
-    album: str
-    album_artist: str
-    timestamp: int
-    duration: int
-    track_number: int | None = None
-    position: str = ""
-    slug: str = ""
-    duration_source: str = ""
-    job: str | None = None
-    status: str = PENDING
-    batch: str | None = None
-    sent_at: float | None = None
-    created_at: float = 0.0
-    updated_at: float = 0.0
-    code: int | None = None
-    message: str = ""
-    corrections: dict[str, str] = field(default_factory=dict)
-    deferred: str = ""
-    offset: int = 0  # queued albums: start of this track within its album
-    span: int = 0  # queued albums: the album's whole length
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return identity(self.artist, self.track, self.timestamp)
-
-    @property
-    def timed(self) -> bool:
-        """Queued albums are timed only when they are sent; until then timestamp is 0."""
-        return self.timestamp > 0
-
-    @property
-    def end(self) -> int:
-        return self.timestamp + max(self.duration, 1)
-
-    def to_json(self) -> dict[str, Any]:
-        """The entry as commands show it (`scrobble history --json`, the send report)."""
-        return {
-            "artist": self.artist, "track": self.track, "album": self.album, "album_artist": self.album_artist,
-            "timestamp": self.timestamp if self.timed else None, "time": iso_utc(self.timestamp) if self.timed else None,
-            "status": self.status, "code": self.code, "reason": reason_text(self.code, self.message) or None,
-            "message": self.message, "corrections": self.corrections, "job": self.job, "deferred": self.deferred,
-            "slug": self.slug or None,
-        }
-
-    def item(self) -> dict[str, Any]:
-        """What track.scrobble gets."""
-        return {
-            "artist": self.artist, "track": self.track, "timestamp": self.timestamp,
-            "album": self.album, "album_artist": self.album_artist,
-            "track_number": self.track_number or None, "duration": self.duration or None,
-        }
-
-
-_ENTRY_FIELDS = {f.name for f in fields(Entry)}
-
-
-def entry_from_row(key: str, row: object) -> Entry:
-    """An Entry from its stored JSON; a row that is not one is reported, never half-read."""
-    if not isinstance(row, dict) or not _ENTRY_FIELDS.issuperset(row):
-        raise StateError(f"ledger row {key} is not a scrobble; the ledger file may be damaged")
-    try:
-        entry = Entry(**row)
-    except TypeError:
-        raise StateError(f"ledger row {key} misses fields; the ledger file may be damaged") from None
-    wrong = [f.name for f in fields(Entry) if not _of_type(getattr(entry, f.name), _ENTRY_TYPES[f.name])]
-    if wrong:
-        raise StateError(f"ledger row {key} holds a value of the wrong type ({', '.join(wrong)}); "
-                         "the ledger file may have been edited")
-    return entry
-
-
-def _of_type(value: object, kinds: tuple[type, ...]) -> bool:
-    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-
-
-_NUMBER = (int, float)
-_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
-    **{name: (str,) for name in ("id", "artist", "track", "album", "album_artist", "position", "slug",
-                                 "duration_source", "status", "message", "deferred")},
-    **{name: (int,) for name in ("timestamp", "duration", "offset", "span")},
-    "track_number": (int, type(None)), "code": (int, type(None)), "job": (str, type(None)),
-    "batch": (str, type(None)), "sent_at": (*_NUMBER, type(None)), "created_at": _NUMBER,
-    "updated_at": _NUMBER, "corrections": (dict,),
-}
-
-
-def identity(artist: str, track: str, timestamp: int) -> tuple[str, str, int]:
-    return (fold(artist), fold(track), int(timestamp))
-
-
-@dataclass
-class Job:
-    """A queue job: albums queued together, and how they are timed."""
-
-    id: str
-    created_at: float
-    status: str  # adding (being written), active, paused, cancelled
-    albums: list[str]
-    scheduled_at: int | None = None
-    timing: str = "when sent"  # or "fixed"
-
-    @classmethod
-    def from_row(cls, row: object) -> Job:
-        if not isinstance(row, dict):
-            raise StateError("a queue job in the ledger is not an object")
-        known = {f.name for f in fields(cls)}
-        try:
-            job = cls(**{k: v for k, v in row.items() if k in known})
-        except TypeError:
-            raise StateError(f"queue job {str(row.get('id'))[:20]!r} in the ledger misses fields") from None
-        if not (isinstance(job.id, str) and job.id.isdigit() and job.status in (ADDING, ACTIVE, PAUSED, CANCELLED)
-                and isinstance(job.albums, list) and all(isinstance(a, str) for a in job.albums)
-                and _of_type(job.scheduled_at, (int, type(None))) and _of_type(job.created_at, _NUMBER)
-                and isinstance(job.timing, str)):
-            raise StateError(f"queue job {str(job.id)[:20]!r} in the ledger holds a value of the wrong type; "
-                             "the ledger file may have been edited")
-        return job
 
 
 def _decode(value: str | bytes) -> Any:
