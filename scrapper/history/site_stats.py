@@ -121,7 +121,7 @@ def _from_lastfm(app: App, client: LastFM, user: str, now: int,
         if name == "overall" and overall is not None:
             albums = sorted(overall, key=lambda a: -(a.get("playcount") or 0))
         else:
-            albums = client.top_albums(user, name, limit=1000 if name == "12month" else TOP, max_pages=1)
+            albums = client.top_albums_page(user, name, 1000 if name == "12month" else TOP)
         slugs = [matcher.slug_of({"artist": a["artist"], "album": a["name"], "album_mbid": a.get("mbid")})
                  for a in albums]
         if name == "12month":

@@ -327,6 +327,11 @@ class LastFM:
         return [item for page in self.pages("user.getTopAlbums", params, responses.top_albums, limit, max_pages)
                 for item in page.items]
 
+    def top_albums_page(self, user: str, period: str, limit: int) -> list[dict]:
+        """The user's first `limit` albums of the period, with plays (one request)."""
+        return self.call("user.getTopAlbums", {"user": user, "period": period, "limit": limit, "page": 1},
+                         parse=responses.top_albums).items
+
     def top_artists(self, user: str, period: str = "overall", limit: int = 10) -> list[dict]:
         """The user's first `limit` artists of the period, with plays (one request)."""
         return self.call("user.getTopArtists", {"user": user, "period": period, "limit": limit, "page": 1},
