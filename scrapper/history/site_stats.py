@@ -86,8 +86,7 @@ def _profile(client: LastFM, user: str, now: float, previous: dict[str, Any]) ->
 
 
 def _from_archive(app: App, archive: Archive, now: int) -> dict[str, Any]:
-    archive.refresh_matches(app.store)
-    matcher = archive.matcher(app.store)
+    matcher = archive.matcher(app.store)  # matched again first if the collection changed
     records = {slug: Record(slug, artist, title) for slug, artist, title in archive.records()}
     top_albums, top_artists = {}, {}
     for name, days in SITE_PERIODS.items():
