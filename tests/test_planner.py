@@ -49,7 +49,7 @@ def test_dry_run_plan_for_every_sample_album(run_cli, sample_dir: Path, slug: st
         positioned = any(r["position"] for r in raw["tracklist"])
         assert len(scrobbles) == len(raw["tracklist"]) - (len(typeless) if positioned else 0)
     keys = {"artist", "track", "album", "album_artist", "timestamp", "duration", "track_number",
-            "position", "duration_source"}
+            "position", "duration_source", "medium", "disc", "side"}
     assert all(set(s) == keys for s in scrobbles)
 
 

@@ -92,7 +92,21 @@ def test_album_artist_of_a_compilation(artists, name):
     ([], ReleaseMedium()),
 ])
 def test_release_medium_from_formats(formats, medium):
-    assert release_medium(formats) == medium
+    found = release_medium(formats)
+    assert (found.kind, found.count) == (medium.kind, medium.count)
+
+
+@pytest.mark.parametrize("formats, kinds, box", [
+    ([("Vinyl", 2)], ("vinyl",), False),
+    ([("Vinyl", 1), ("CD", 1)], ("vinyl", "cd"), False),
+    ([("Box Set", 1), ("Vinyl", 4), ("CD", 3), ("Blu-ray", 1)], ("vinyl", "cd", "bluray"), True),
+    ([("box  set", 1), ("Vinyl", 8)], ("vinyl",), True),
+    ([("Vinyl", 1), ("8-Track Cartridge", 1)], ("vinyl",), False),
+    ([("File", 1)], (), False),
+])
+def test_release_medium_names_every_kind_and_a_box(formats, kinds, box):
+    found = release_medium(formats)
+    assert (found.kinds, found.box) == (kinds, box)
 
 
 def test_titles_and_folding():

@@ -6,8 +6,10 @@ import click
 
 from app import App
 from cli.group import AppGroup
-from cli.options import json_option, medium_options, pass_app
+from cli.listing import album_lines, media_column
+from cli.options import json_option, pass_app, selection_options
 from cli.output import emit_json
+from collection.selection import Selection
 from collection.views import album_view, check_albums
 from errors import ExitStatus
 
@@ -24,28 +26,36 @@ def albums() -> None:
 
 @albums.command("show")
 @click.argument("album")
-@medium_options
+@selection_options
 @json_option
 @pass_app
-def albums_show(app: App, album: str, medium: str | None, split_index: bool, as_json: bool) -> None:
+def albums_show(app: App, album: str, medium: str | None, split_index: bool, sides: list[str], disc: int | None,
+                box_title: bool, as_json: bool) -> None:
     """Show ALBUM's scrobble-ready tracks, durations and where each duration came from.
 
     ALBUM is a slug, a Discogs release id or URL, or words from the artist and title.
+    --medium, --side, --disc, --split-index and --box-title choose tracks as
+    `scrobble album` does, with the same numbers.
 
     \b
-    Example:
+    Examples:
       python main.py albums show 814617 --json
+      python main.py albums show "rush 2112" --side A --split-index
     """
-    view = album_view(app.store, album, medium, split_index)
+    view = album_view(app.store, album, Selection(medium, tuple(sides), disc, split_index, box_title))
     if as_json:
         emit_json(view.to_json())
         return
     found = view.album
     click.echo(f"{found.artist} — {found.title}  [{found.slug}]")
     click.echo(f"formats: {', '.join(found.formats) or '-'}   media: {', '.join(found.media) or '-'}")
-    for t, (length, source) in zip(view.tracks, view.lengths()):
+    places = media_column([(t.medium, t.disc) for t in view.tracks])
+    starts = album_lines([t.album or found.title for t in view.tracks], found.title)
+    for t, (length, source), place, start in zip(view.tracks, view.lengths(), places, starts):
+        if start:
+            click.echo(start)
         artist = f"{t.artist} — " if t.artist != found.artist else ""
-        click.echo(f"{t.number:>3}  {t.position:<6} {length:>7}  {source:<8} {artist}{t.title}")
+        click.echo(f"{t.number:>3}  {t.position:<6} {place}{length:>7}  {source:<8} {artist}{t.title}")
     for warning in found.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -115,6 +115,29 @@ def _sides(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
     return [s.strip().upper() for part in value for s in part.split(",") if s.strip()]
 
 
+def side_option(func: F) -> F:
+    return click.option("--side", "sides", multiple=True, callback=_sides,
+                        help="Only this side (A, B…); repeat or give A,B.")(func)
+
+
+def disc_option(func: F) -> F:
+    return click.option("--disc", type=click.IntRange(1, 999),
+                        help="Only this disc (for LPs: sides A/B are disc 1, C/D disc 2).")(func)
+
+
+def box_title_option(func: F) -> F:
+    return click.option("--box-title", is_flag=True,
+                        help="A box set whose headings name its albums: every track under the box's title "
+                             "instead of its album's.")(func)
+
+
+def selection_options(func: F) -> F:
+    """What was played of an album: --medium, --split-index, --side, --disc, --box-title (show and plan alike)."""
+    for decorator in reversed([side_option, disc_option, medium_options, box_title_option]):
+        func = decorator(func)
+    return func
+
+
 def time_of_day_options(func: F) -> F:
     """--finished-at and --started-at, read later against the command's clock (see plan_options_of)."""
     func = click.option("--started-at", help="When the first track started, instead of --finished-at.")(func)
@@ -133,12 +156,12 @@ def plan_options(func: F) -> F:
     """The options that choose what was played and when."""
     for decorator in reversed([
         time_of_day_options,
-        click.option("--side", "sides", multiple=True, callback=_sides,
-                     help="Only this side (A, B…); repeat or give A,B."),
-        click.option("--disc", type=click.IntRange(1, 999), help="Only this disc (for LPs: sides A/B are disc 1, C/D disc 2)."),
+        side_option,
+        disc_option,
         click.option("--tracks", help="Only these track numbers, e.g. 1-3,5 (numbers as `albums show` lists them)."),
         timing_options,
         medium_options,
+        box_title_option,
     ]):
         func = decorator(func)
     return func
@@ -156,4 +179,5 @@ def plan_options_of(now: float, opts: dict[str, Any]) -> PlanOptions:
         include_short=bool(opts.get("include_short")),
         medium=opts.get("medium"),
         split_index=bool(opts.get("split_index")),
+        box_title=bool(opts.get("box_title")),
     )

@@ -8,6 +8,7 @@ import click
 
 from app import App
 from cli.group import AppGroup
+from cli.listing import album_lines, media_column
 from cli.live import play_along
 from cli.options import json_option, pass_app, plan_options, plan_options_of
 from cli.output import emit_json, plural, progress_bar
@@ -35,9 +36,13 @@ def render_plan(plan: Plan) -> None:
     click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
     click.echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
                f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
-    for s in plan.scrobbles:
+    places = media_column([(s.medium, s.disc) for s in plan.scrobbles])
+    starts = album_lines([s.album for s in plan.scrobbles], plan.album)
+    for s, place, start in zip(plan.scrobbles, places, starts):
+        if start:
+            click.echo(start)
         artist = f"{s.artist} — " if s.artist != plan.album_artist else ""
-        click.echo(f"{s.track_number:>3}  {s.position:<6} {local_clock(s.timestamp)[11:]}  "
+        click.echo(f"{s.track_number:>3}  {s.position:<6} {place}{local_clock(s.timestamp)[11:]}  "
                    f"{format_duration(s.duration):>7}  {s.duration_source:<8} {artist}{s.track}")
     for title, reason in plan.skipped:
         click.echo(f"  left out: {title} ({reason})")

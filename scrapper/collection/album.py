@@ -7,6 +7,7 @@ from pathlib import Path
 
 from collection.duration_format import LONGEST_TRACK, format_duration, is_track_length
 from collection.names import album_artist, clean_track_title, collapse_blanks, title_key
+from collection.service_data import lastfm_tracks, other_artist_names
 from collection.tracklist import (
     MEDIA,
     ReleaseMedium,
@@ -40,6 +41,7 @@ class Album:
     data: dict = field(repr=False, default_factory=dict)
     spotify: list[tuple[str, int]] = field(repr=False, default_factory=list)  # (name, seconds)
     warnings: list[str] = field(default_factory=list)  # one line per row kept despite a fault
+    lastfm: list[tuple[str, int]] = field(repr=False, default_factory=list)  # stored album.getInfo lengths
 
     @property
     def media(self) -> list[str]:
@@ -55,9 +57,17 @@ class Album:
             return None
         return "vinyl" if "vinyl" in media else media[0]
 
-    def playable(self, medium: str | None = None, split: bool = False) -> list[Track]:
-        """The tracks of one medium, numbered, with Discogs, twin, then Spotify durations."""
+    @property
+    def box_albums(self) -> list[str]:
+        """The albums of a box its headings name, in order (empty for a record that is one album)."""
+        return list(dict.fromkeys(t.album for t in self.tracks if t.album))
+
+    def playable(self, medium: str | None = None, split: bool = False, box_title: bool = False) -> list[Track]:
+        """The tracks of one medium, numbered, with Discogs, twin, Spotify, then stored Last.fm durations;
+        `box_title` keeps every track of a box under the box's title."""
         release = split_index(self.tracks) if split else self.tracks
+        if box_title:
+            release = [t.on_album(None) for t in release]
         tracks = release
         chosen = medium or self.default_medium()
         if chosen and chosen != "all":
@@ -70,6 +80,7 @@ class Album:
                 tracks = [t for t in tracks if t.medium == chosen]
         tracks = fill_from_twins(tracks, release)
         tracks = fill_from_spotify(tracks, self.spotify)
+        tracks = fill_from_lastfm(tracks, self.lastfm)
         return [replace(t, number=i) for i, t in enumerate(tracks, 1)]
 
 
@@ -127,6 +138,19 @@ def fill_from_spotify(tracks: list[Track], spotify: list[tuple[str, int]]) -> li
             track = track.with_duration(seconds, "spotify")
         out.append(track)
     return out
+
+
+def fill_from_lastfm(tracks: list[Track], lastfm: list[tuple[str, int]]) -> list[Track]:
+    """Durations for tracks still untimed from Last.fm's album.getInfo (by title, the first of a repeated
+    one), the same whether the answer was stored in the file or fetched."""
+    by_title: dict[str, int] = {}
+    for name, seconds in lastfm:
+        by_title.setdefault(title_key(name), seconds)
+    return [
+        t.with_duration(by_title[title_key(t.title)], "lastfm")
+        if t.duration is None and title_key(t.title) in by_title else t
+        for t in tracks
+    ]
 
 
 def with_default_durations(tracks: list[Track]) -> list[Track]:
@@ -196,7 +220,8 @@ def album_from_data(data: object, slug: str, path: Path) -> Album:
     artists = data.get("artists")
     if not isinstance(artists, list):
         raise CollectionError(f"{where}: artists: expected a list, got {type(artists).__name__}")
-    artist = album_artist(artists)
+    names = other_artist_names(data)
+    artist = album_artist(artists, names)
     if not artist:
         raise CollectionError(f"{where}: artists: the album has no artist name")
     if "tracklist" not in data:
@@ -204,10 +229,10 @@ def album_from_data(data: object, slug: str, path: Path) -> Album:
     formats = data.get("formats") or []
     if not isinstance(formats, list):
         raise CollectionError(f"{where}: formats: expected a list, got {type(formats).__name__}")
-    names = [str(f) for f in formats]
+    formats_named = [str(f) for f in formats]
     warnings: list[str] = []
     tracks = build_tracks(
-        data["tracklist"], artist, f"{where}: tracklist", _release_medium(data, names), warnings
+        data["tracklist"], artist, f"{where}: tracklist", _release_medium(data, formats_named), warnings, names
     )
     if not tracks:
         raise CollectionError(f"{where}: tracklist: no playable tracks")
@@ -217,11 +242,12 @@ def album_from_data(data: object, slug: str, path: Path) -> Album:
         title=title,
         artist=artist,
         discogs_id=_text(data, "discogs_id", where) or _text(data, "id", where),
-        formats=names,
+        formats=formats_named,
         tracks=tracks,
         data=data,
         spotify=_spotify_tracks(data, where),
         warnings=warnings,
+        lastfm=lastfm_tracks(data, where),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 
 _DISAMBIGUATION = re.compile(r"\s+\(\d+\)$")
 _BRACKETED = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
@@ -27,17 +28,40 @@ def clean_artist_name(name: str) -> str:
     return _DISAMBIGUATION.sub("", name).rstrip("*").strip()
 
 
+def star_key(name: str) -> str:
+    """A name as spelt, its `*` kept, for telling whether another source spells it the same."""
+    return _DISAMBIGUATION.sub("", collapse_blanks(name)).strip().casefold()
+
+
+def credited_name(artist: dict, known: Collection[str] = frozenset()) -> str:
+    """An artist credit's name: cleaned, except that a trailing `*` stays when it is part of the name.
+
+    Discogs marks a name variation with `*`, but some artists' names end in
+    one. The `*` stays when Discogs' own name for the artist, or a name
+    another service gives (`known`, as `star_key`s), is spelt with it.
+    """
+    name = str(artist.get("name") or "")
+    kept = _DISAMBIGUATION.sub("", collapse_blanks(name)).strip()
+    if kept.endswith("*") and kept.rstrip("*").strip():
+        original = artist.get("discogs_original_name")
+        spellings = set(known) | ({star_key(original)} if isinstance(original, str) else set())
+        if kept.casefold() in spellings:
+            return kept
+    return clean_artist_name(name)
+
+
 def clean_track_title(title: str) -> str:
     """Collapse blanks and drop Discogs footnote markers (`Stuck On You *`)."""
     return _FOOTNOTE.sub("", collapse_blanks(title)).strip()
 
 
-def join_artists(artists: list[dict], default_join: str = " & ") -> str:
-    """Join credited artists as their Discogs `join` fields say (`&`, `,`, `Feat.`)."""
+def join_artists(artists: list[dict], default_join: str = " & ", known: Collection[str] = frozenset()) -> str:
+    """Join credited artists as their Discogs `join` fields say (`&`, `,`, `Feat.`); `known` as for
+    `credited_name`."""
     out = ""
     names = [a for a in artists if isinstance(a, dict) and str(a.get("name") or "").strip()]
     for i, artist in enumerate(names):
-        out += clean_artist_name(str(artist["name"]))
+        out += credited_name(artist, known)
         if i == len(names) - 1:
             break
         join = collapse_blanks(str(artist.get("join") or ""))
@@ -50,7 +74,7 @@ def join_artists(artists: list[dict], default_join: str = " & ") -> str:
     return out
 
 
-def album_artist(artists: list[dict]) -> str:
+def album_artist(artists: list[dict], known: Collection[str] = frozenset()) -> str:
     """The album's artist: its credits joined, or "Various Artists" for a compilation.
 
     A compilation may credit a curator beside "Various"; joining the two would
@@ -59,7 +83,7 @@ def album_artist(artists: list[dict]) -> str:
     names = [clean_artist_name(str(a.get("name") or "")) for a in artists if isinstance(a, dict)]
     if any(name.casefold() == "various" for name in names):
         return VARIOUS_ARTISTS
-    return join_artists(artists)
+    return join_artists(artists, known=known)
 
 
 def fold(text: str) -> str:

@@ -7,16 +7,18 @@ from dataclasses import dataclass, field, replace
 from itertools import takewhile
 
 from collection.duration_format import is_track_length, parse_duration
-from collection.names import clean_track_title, join_artists
+from collection.names import clean_track_title, collapse_blanks, join_artists
 from errors import CollectionError
 
+# A part of a suite carries its track's position and a sub-position: `A4a`, `A4.a`, `A4.I`, `A4-1`.
+_SUB = r"(?:[a-z]|\s*[-.]\s*(?:[a-z]{1,2}|[IVXLC]+|\d+))?"
 _MEDIA_PREFIX = re.compile(
-    r"^(CD|SACD|DVD|BD|BLU-?RAY|MC|CASS(?:ETTE)?)\s*(\d*)\s*[-.]\s*(\d+)[a-z]?$", re.I
+    rf"^(CD|SACD|DVD|BD|BLU-?RAY|MC|CASS(?:ETTE)?)\s*(\d*)\s*[-.]\s*(\d+){_SUB}$", re.I
 )
 _DISC_TRACK = re.compile(r"^(\d+)\s*[-.]\s*(\d+)[a-z]?$")
-_SIDE = re.compile(r"^([A-Z]{1,2})(?:\s*[-.]?\s*(?:\d+|[IVXLC]+)[a-z]?)?$")
+_SIDE = re.compile(rf"^([A-Z]{{1,2}})(?:\s*[-.]?\s*(?:\d+|[IVXLC]+))?{_SUB}$")
 _ODD_SIDE = re.compile(r"^\d+([A-Z])(\d+)$")
-_NUMBER = re.compile(r"^\d+[a-z]?$")
+_NUMBER = re.compile(r"^\d+(?:[a-z]|\s*\.\s*(?:[a-z]{1,2}|[IVXLC]+))?$")
 _MEDIA_NAMES = {
     "cd": "cd", "sacd": "cd", "dvd": "dvd", "bd": "bluray", "bluray": "bluray",
     "blu-ray": "bluray", "mc": "cassette", "cass": "cassette", "cassette": "cassette",
@@ -29,6 +31,10 @@ _FORMAT_MEDIA = {
     "blu-ray": "bluray", "blu-ray-r": "bluray", "dvd": "dvd", "dvdr": "dvd",
 }
 _NOT_A_MEDIUM = {"box set", "all media", "file"}
+# A box's headings often number its albums in order: `1 Autobahn`, `LP2: Radio-Activity`.
+_NUMBERED = re.compile(r"^(?:(?:LP|CD|Disc|Disk|Record|Album)\s*)?(\d{1,2})\s*[:.)\-–]?\s+(\S.*)$", re.I)
+# Headings that name a part of the box rather than an album in it.
+_NOT_AN_ALBUM = re.compile(r"^(?:side|disc|disk|cd|lp|record|vinyl|bonus|extras?|xtras|blu-?ray|dvd)\b|^\W*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,8 @@ class Position:
 
 
 def parse_position(position: str) -> Position:
-    """Side and disc from `A1`, `B`, `A-I`, `1-1`, `CD1-1`, `BD-3`, `2.03`, `9B4`."""
+    """Side and disc from `A1`, `B`, `A-I`, `1-1`, `CD1-1`, `BD-3`, `2.03`, `9B4`, and the
+    sub-positions of a suite's parts (`A4.I`, `A4a`, `A4.a`, `A4-1`, `B.I`)."""
     text = position.strip()
     if not text:
         return Position()
@@ -62,25 +69,31 @@ def parse_position(position: str) -> Position:
 
 @dataclass(frozen=True)
 class ReleaseMedium:
-    """The one medium kind a release comes on and how many of it, when its formats say so."""
+    """What the release's formats say: the one medium kind it comes on and how many of it (when it has
+    one kind), every medium kind they name, and whether it is a box set."""
 
     kind: str | None = None
     count: int = 0
+    kinds: tuple[str, ...] = ()
+    box: bool = False
 
 
 def release_medium(formats: list[tuple[str, int]]) -> ReleaseMedium:
-    """From the release's (format name, quantity) pairs; empty when it has several kinds or none."""
+    """From the release's (format name, quantity) pairs."""
     counts: dict[str, int] = {}
+    box = False
     for name, quantity in formats:
         key = " ".join(name.lower().split())
+        box = box or key == "box set"
         if key in _NOT_A_MEDIUM:
             continue
         kind = _FORMAT_MEDIA.get(key, key)
         counts[kind] = counts.get(kind, 0) + max(quantity, 1)
-    if len(counts) != 1:
-        return ReleaseMedium()
+    kinds = tuple(k for k in counts if k in MEDIA)
+    if len(counts) != 1 or not kinds:
+        return ReleaseMedium(kinds=kinds, box=box)
     ((kind, count),) = counts.items()
-    return ReleaseMedium(kind, count) if kind in MEDIA else ReleaseMedium()
+    return ReleaseMedium(kind, count, kinds, box)
 
 
 @dataclass
@@ -95,9 +108,13 @@ class Track:
     duration_source: str | None
     number: int = 0
     parts: list[Track] = field(default_factory=list)
+    album: str | None = None  # the album of a box this track is on, when the box's headings name it
 
     def with_duration(self, seconds: int, source: str) -> Track:
         return replace(self, duration=seconds, duration_source=source)
+
+    def on_album(self, album: str | None) -> Track:
+        return replace(self, album=album, parts=[replace(p, album=album) for p in self.parts])
 
 
 def _field(row: dict, name: str, where: str, kinds: tuple[type, ...], default: object) -> object:
@@ -118,7 +135,8 @@ def shown(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…"
 
 
-def _make_track(row: dict, where: str, album_artist: str, release: ReleaseMedium) -> Track:
+def _make_track(row: dict, where: str, album_artist: str, release: ReleaseMedium,
+                names: frozenset[str] = frozenset(), cd_place: Position | None = None) -> Track:
     title = clean_track_title(_field(row, "title", where, (str,), ""))  # type: ignore[arg-type]
     if not title:
         raise CollectionError(f"{where}.title: a track has no title")
@@ -130,7 +148,7 @@ def _make_track(row: dict, where: str, album_artist: str, release: ReleaseMedium
             f"{where}.duration: {shown(raw_duration)} is not a track length (1 s to 24 h)"
         )
     seconds = parse_duration(raw_duration)
-    place = parse_position(position)
+    place = cd_place or parse_position(position)
     if place.medium is None and release.kind:
         # Plain numbers (`1`..`10`) name no medium; a release of one kind names it,
         # and a release of one disc names the disc.
@@ -142,7 +160,7 @@ def _make_track(row: dict, where: str, album_artist: str, release: ReleaseMedium
         place = replace(place, medium="cassette")  # tapes have sides too
     return Track(
         title=title,
-        artist=join_artists(artists) or album_artist,  # type: ignore[arg-type]
+        artist=join_artists(artists, known=names) or album_artist,  # type: ignore[arg-type]
         position=position,
         medium=place.medium,
         disc=place.disc,
@@ -167,13 +185,15 @@ def build_tracks(
     where: str = "tracklist",
     release: ReleaseMedium = ReleaseMedium(),
     warnings: list[str] | None = None,
+    names: frozenset[str] = frozenset(),
 ) -> list[Track]:
     """Playable tracks in tracklist order; headings dropped, index works collapsed.
 
     Rows that lost their `type: heading` (no type, no position, no duration in
     a release whose other rows have positions) are headings too. A row there
     with a duration but no position stays where it stands, on the place of the
-    track before it; `warnings`, when given, gets one line for each.
+    track before it; `warnings`, when given, gets one line for each. `names`
+    are the artist names the file's other sources spell (see `join_artists`).
     """
     if not isinstance(rows, list):
         raise CollectionError(f"{where}: expected a list, got {type(rows).__name__}")
@@ -186,21 +206,26 @@ def build_tracks(
     index_titles = {
         str(r.get("title") or "") for r in rows if r.get("type") == "index"
     }
+    cd_places = _cd_after_sides(rows, release)
+
+    def make(j: int) -> Track:
+        return _make_track(rows[j], f"{where}[{j}]", album_artist, release, names, cd_places.get(j))
+
     found: list[tuple[int, Track]] = []  # (row, track)
+    headings: list[tuple[int, str]] = []  # (row, title)
     for i, row in enumerate(rows):
         kind = row.get("type") or ""
-        here = f"{where}[{i}]"
-        if kind == "heading":
-            continue
         parent = row.get("parent")
-        if parent and parent in index_titles:
+        if parent and parent in index_titles and kind != "heading":
             continue  # folded into its index track below
+        if kind == "heading" or (not kind and has_positions and _is_blank(row)):
+            # Typeless blank rows are headings that lost their type.
+            title = row.get("title")
+            headings.append((i, collapse_blanks(title) if isinstance(title, str) else ""))
+            continue
         if kind == "index":
-            parts = [
-                _make_track(rows[j], f"{where}[{j}]", album_artist, release)
-                for j in _part_rows(rows, i)
-            ]
-            own = _make_track(row, here, album_artist, release)
+            parts = [make(j) for j in _part_rows(rows, i)]
+            own = make(i)
             if not parts:
                 if own.position or own.duration:
                     found.append((i, own))
@@ -220,15 +245,77 @@ def build_tracks(
             )
             found.append((i, collapsed))
             continue
-        if not kind and has_positions and _is_blank(row):
-            continue  # a heading that lost its type
-        found.append((i, _make_track(row, here, album_artist, release)))
+        found.append((i, make(i)))
     if has_positions and warnings is not None:
         warnings.extend(
             f"tracklist[{i}] {track.title!r}: no position; kept in running order"
             for i, track in found if not track.position
         )
+    if release.box:
+        found = _albums_of_box(found, headings)
     return _place_unplaced([track for _, track in found])
+
+
+def _cd_after_sides(rows: list[dict], release: ReleaseMedium) -> dict[int, Position]:
+    """The CD of an LP set whose CD rows are numbered `1`…`11` (or `1-1`…): when the formats name a CD,
+    such rows that follow the lettered sides are the CD, a new disc each time the numbers start again."""
+    if release.kind or "cd" not in release.kinds:
+        return {}
+    places: dict[int, Position] = {}
+    after_sides = False
+    disc, last = 1, 0
+    for i, row in enumerate(rows):
+        if row.get("type") == "heading":
+            continue
+        position = str(row.get("position") or "").strip()
+        place = parse_position(position)
+        if place.side:
+            after_sides = True
+        elif after_sides and place.medium is None and _NUMBER.match(position):
+            number = int(re.match(r"\d+", position).group())  # type: ignore[union-attr]
+            if number < last:
+                disc += 1
+            last = number
+            places[i] = Position("cd", disc, None)
+        elif after_sides and place.medium is None and place.disc is not None:
+            places[i] = Position("cd", place.disc, None)
+    return places
+
+
+def heading_albums(titles: list[str]) -> list[str | None]:
+    """The album each heading of a box names, or None for one that names a part (`Bonus 7"`, `-`).
+
+    A leading number goes only when the headings are numbered 1, 2, 3… in
+    order, so an album called `1999` or `12 Gold Bars` keeps its title.
+    """
+    matches = [_NUMBERED.match(t) for t in titles]
+    numbered = all(m and int(m.group(1)) == k for k, m in enumerate(matches, 1))
+    names = [m.group(2) if numbered and m else t for t, m in zip(titles, matches)]
+    return [None if _NOT_AN_ALBUM.search(n) else n.strip() for n in names]
+
+
+def _albums_of_box(found: list[tuple[int, Track]], headings: list[tuple[int, str]]) -> list[tuple[int, Track]]:
+    """A box whose headings name its albums: each heading opens a new disc and at least two name an
+    album; then each track is on the album of the heading above it."""
+    groups: list[tuple[str, list[int]]] = []  # (heading title, places in `found`)
+    for k, (row, title) in enumerate(headings):
+        upto = headings[k + 1][0] if k + 1 < len(headings) else None
+        places = [n for n, (i, _) in enumerate(found) if i > row and (upto is None or i < upto)]
+        if places:
+            groups.append((title, places))
+    for _, places in groups:
+        first = found[places[0]][1]
+        before = found[places[0] - 1][1] if places[0] > 0 else None
+        if first.disc is None or (before and (before.medium, before.disc) == (first.medium, first.disc)):
+            return found  # a heading inside a disc titles a part of the record, not an album
+    albums = heading_albums([title for title, _ in groups])
+    if sum(1 for a in albums if a) < 2:
+        return found
+    out = list(found)
+    for album, (_, places) in zip(albums, groups):
+        for n in places:
+            out[n] = (out[n][0], out[n][1].on_album(album))
+    return out
 
 
 def _part_rows(rows: list[dict], index: int) -> list[int]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from collection.album import Album, describe_length
 from collection.lookup import find_album, iter_albums
+from collection.selection import Selection, selected_tracks
 from collection.store import Store
 from collection.tracklist import Track
 from errors import CollectionError
@@ -14,7 +15,8 @@ from errors import CollectionError
 
 @dataclass
 class AlbumView:
-    """An album as the scrobbler sees it: the playable tracks of one medium, with lengths as a plan uses them."""
+    """An album as the scrobbler sees it: the selected playable tracks, with lengths and albums as a plan uses
+    them."""
 
     album: Album
     tracks: list[Track]
@@ -26,18 +28,18 @@ class AlbumView:
         a = self.album
         return {
             "slug": a.slug, "title": a.title, "artist": a.artist, "discogs_id": a.discogs_id,
-            "formats": a.formats, "media": a.media, "warnings": a.warnings,
+            "formats": a.formats, "media": a.media, "box_albums": a.box_albums, "warnings": a.warnings,
             "tracks": [{
                 "number": t.number, "position": t.position, "side": t.side, "disc": t.disc,
-                "medium": t.medium, "artist": t.artist, "title": t.title,
+                "medium": t.medium, "artist": t.artist, "title": t.title, "album": t.album or a.title,
                 "duration": t.duration, "duration_source": source, "length": length,
             } for t, (length, source) in zip(self.tracks, self.lengths())],
         }
 
 
-def album_view(store: Store, query: str, medium: str | None = None, split: bool = False) -> AlbumView:
+def album_view(store: Store, query: str, selection: Selection = Selection()) -> AlbumView:
     album = find_album(store, query)
-    return AlbumView(album, album.playable(medium, split))
+    return AlbumView(album, selected_tracks(album, selection))
 
 
 @dataclass

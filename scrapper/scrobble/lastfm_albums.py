@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cache import Cache
-from collection.album import Album, album_from_lastfm
+from collection.album import Album, album_from_lastfm, fill_from_lastfm
 from collection.lastfm_fields import safe_url
 from collection.matching import Matcher
-from collection.names import fold, title_key
+from collection.names import fold
 from collection.tracklist import Track
 from errors import AlbumNotFound, LastfmNotFound, LastfmTemporary, UsageError
 from scrobble.planner import DurationFiller
@@ -53,16 +53,9 @@ def lastfm_durations(client: LastFM, cache: Cache) -> DurationFiller:
             return tracks
         if not info:
             return tracks
-        by_title: dict[str, int] = {}
-        for item in info.get("tracks", []):
-            seconds = item.get("duration")
-            if isinstance(seconds, int) and 0 < seconds < 6 * 3600:
-                by_title.setdefault(title_key(item["name"]), seconds)
-        return [
-            t.with_duration(by_title[title_key(t.title)], "lastfm")
-            if t.duration is None and title_key(t.title) in by_title else t
-            for t in tracks
-        ]
+        lengths = [(item["name"], seconds) for item in info.get("tracks", [])
+                   if isinstance(seconds := item.get("duration"), int) and 0 < seconds < 6 * 3600]
+        return fill_from_lastfm(tracks, lengths)
 
     return fill
 

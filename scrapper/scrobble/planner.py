@@ -9,6 +9,7 @@ from typing import Any
 
 from collection.album import Album, with_default_durations
 from collection.duration_format import format_duration
+from collection.selection import Selection, selected_tracks
 from collection.tracklist import Track
 from errors import PlanError, UsageError
 from scrobble.timeparse import local_clock
@@ -34,6 +35,10 @@ class PlanOptions:
     include_short: bool = False
     medium: str | None = None
     split_index: bool = False
+    box_title: bool = False
+
+    def selection(self) -> Selection:
+        return Selection(self.medium, tuple(self.sides), self.disc, self.split_index, self.box_title)
 
 
 @dataclass
@@ -47,6 +52,9 @@ class PlannedScrobble:
     track_number: int
     position: str
     duration_source: str
+    medium: str | None = None
+    disc: int | None = None
+    side: str | None = None
 
     def ledger_row(self, slug: str, job: str | None = None, offset: int = 0, span: int = 0) -> dict[str, Any]:
         """The ledger entry's fields for this scrobble (the one place a planned scrobble becomes a row)."""
@@ -96,22 +104,7 @@ def parse_track_spec(spec: str, count: int) -> set[int]:
 
 
 def select_tracks(album: Album, options: PlanOptions) -> list[Track]:
-    tracks = album.playable(options.medium, options.split_index)
-    if options.sides:
-        sides = {s.strip().upper() for s in options.sides}
-        have = {t.side for t in tracks if t.side}
-        unknown = sides - have
-        if unknown:
-            listed = ", ".join(sorted(have)) or "none marked"
-            raise UsageError(f"{album.slug} has no side {', '.join(sorted(unknown))} (sides: {listed})")
-        tracks = [t for t in tracks if t.side in sides]
-    if options.disc is not None:
-        discs = sorted({t.disc for t in tracks if t.disc})
-        if options.disc not in discs:
-            raise UsageError(
-                f"{album.slug} has no disc {options.disc} (discs: {', '.join(map(str, discs)) or 'none marked'})"
-            )
-        tracks = [t for t in tracks if t.disc == options.disc]
+    tracks = selected_tracks(album, options.selection())
     if options.tracks:
         numbers = parse_track_spec(options.tracks, len(album.playable(options.medium, options.split_index)))
         tracks = [t for t in tracks if t.number in numbers]
@@ -172,9 +165,10 @@ def lay_out(album: Album, tracks: list[Track], side_gap: int = 0,
             skipped.append((track.title, f"{format_duration(track.duration or 0)} is 30 s or less"))
             continue
         scrobbles.append(PlannedScrobble(
-            artist=track.artist, track=track.title, album=album.title, album_artist=album.artist,
+            artist=track.artist, track=track.title, album=track.album or album.title, album_artist=album.artist,
             timestamp=offset, duration=track.duration or 0, track_number=track.number,
             position=track.position, duration_source=track.duration_source or "default",
+            medium=track.medium, disc=track.disc, side=track.side,
         ))
     return scrobbles, skipped, elapsed
 
