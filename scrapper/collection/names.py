@@ -37,14 +37,15 @@ def credited_name(artist: dict, known: Collection[str] = frozenset()) -> str:
     """An artist credit's name: cleaned, except that a trailing `*` stays when it is part of the name.
 
     Discogs marks a name variation with `*`, but some artists' names end in
-    one. The `*` stays when Discogs' own name for the artist, or a name
-    another service gives (`known`, as `star_key`s), is spelt with it.
+    one. The `*` stays when Discogs' own name for the artist is spelt with
+    it; when the file has no such name, when a name another service gives
+    (`known`, as `star_key`s) is.
     """
     name = str(artist.get("name") or "")
     kept = _DISAMBIGUATION.sub("", collapse_blanks(name)).strip()
     if kept.endswith("*") and kept.rstrip("*").strip():
         original = artist.get("discogs_original_name")
-        spellings = set(known) | ({star_key(original)} if isinstance(original, str) else set())
+        spellings = {star_key(original)} if isinstance(original, str) and original.strip() else known
         if kept.casefold() in spellings:
             return kept
     return clean_artist_name(name)
