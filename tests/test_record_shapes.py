@@ -353,6 +353,21 @@ def test_box_albums_reach_lastfm(run_cli, signed_in, emulator, sample_dir: Path)
     assert len(held) == 5 and {(s["album"], s["album_artist"]) for s in held} == {("Autobahn", "Kraftwerk")}
 
 
+def test_plays_of_a_box_album_are_plays_of_the_box(sample_dir: Path):
+    from collection.matching import Matcher
+
+    store = Store(sample_dir)
+    box = load_album(store, BOX)
+    assert Matcher.from_albums([box]).slug_of({"artist": "Kraftwerk", "album": "Computer World"}) == BOX
+    # A record of that album on its own is the better match for its plays.
+    single = built(sample_dir, "a-farewell-to-kings-6951528", lambda d: d.update(
+        release_name_discogs="Computer World", artists=[{**d["artists"][0], "name": "Kraftwerk",
+                                                         "discogs_original_name": "Kraftwerk"}]))
+    matcher = Matcher.from_albums([box, single])
+    assert matcher.slug_of({"artist": "Kraftwerk", "album": "Computer World"}) == single.slug
+    assert matcher.slug_of({"artist": "Kraftwerk", "album": "3-D (The Catalogue)"}) == BOX
+
+
 # --- 5. Last.fm lengths the file already holds ----------------------------------------------------
 
 def test_stored_lastfm_lengths_core():

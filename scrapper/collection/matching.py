@@ -25,9 +25,10 @@ def _keys(album: Album) -> set[str]:
 
     Last.fm's recent tracks name the track artist, never the album artist, so
     a compilation is found by its title with any of its track artists (or
-    with "Various Artists" itself, as some players send it).
+    with "Various Artists" itself, as some players send it). The albums of a
+    box set are scrobbled under their own titles, so those find the box too.
     """
-    keys = {album_key(album.artist, album.title)}
+    keys = {album_key(album.artist, title) for title in [album.title, *album.box_albums]}
     if album.artist == VARIOUS_ARTISTS:
         for track in album.tracks:
             for part in [track, *track.parts]:
