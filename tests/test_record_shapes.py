@@ -286,7 +286,9 @@ def test_heading_albums():
     assert heading_albums(["12 Gold Bars Volume One", "12 Gold Bars Volume Two"]) == [
         "12 Gold Bars Volume One", "12 Gold Bars Volume Two"]
     assert heading_albums(["1999", "Purple Rain"]) == ["1999", "Purple Rain"]
-    assert heading_albums(["Side One", "Disc 2", "Bonus 7\"", "-", "Xtras"]) == [None] * 5
+    assert heading_albums(["Side One", "Disc 2", "Bonus 7\"", "-", "Xtras", "LP", "Blu-Ray Audio"]) == [None] * 7
+    assert heading_albums(["Side Effects", "Disco Inferno", "Extra Texture"]) == [
+        "Side Effects", "Disco Inferno", "Extra Texture"]
 
 
 def test_box_of_albums_core(sample_dir: Path):

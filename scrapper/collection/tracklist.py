@@ -34,7 +34,9 @@ _NOT_A_MEDIUM = {"box set", "all media", "file"}
 # A box's headings often number its albums in order: `1 Autobahn`, `LP2: Radio-Activity`.
 _NUMBERED = re.compile(r"^(?:(?:LP|CD|Disc|Disk|Record|Album)\s*)?(\d{1,2})\s*[:.)\-–]?\s+(\S.*)$", re.I)
 # Headings that name a part of the box rather than an album in it.
-_NOT_AN_ALBUM = re.compile(r"^(?:side|disc|disk|cd|lp|record|vinyl|bonus|extras?|xtras|blu-?ray|dvd)\b|^\W*$", re.I)
+_NOT_AN_ALBUM = re.compile(
+    r"^(?:(?:side|disc|disk|cd|lp|record|vinyl|blu-?ray|dvd)\s*(?:\d+|[a-z]|one|two|three|four|five|six|seven|eight"
+    r"|nine|ten|audio)?|bonus\b.*|x?tras|extras?)\W*$|^\W*$", re.I)
 
 
 @dataclass(frozen=True)
