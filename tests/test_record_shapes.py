@@ -184,6 +184,9 @@ def test_plain_rows_without_a_cd_in_the_formats_are_not_made_a_cd():
 def test_lp_and_cd_through_the_cli(run_cli):
     default = plan(run_cli, SHAPES, LP_CD)
     assert len(default["scrobbles"]) == 11, "the record is scrobbled once, from the LP"
+    dry = run_cli("--data-dir", str(SHAPES), "scrobble", "album", LP_CD, "--finished-at", "10m ago", "--dry-run")
+    assert "11 tracks, 33:00," in dry.stdout
+    assert not any(line.split()[1:2] == ["1"] for line in dry.stdout.splitlines()), "no CD row in the LP's plan"
     assert {s["medium"] for s in default["scrobbles"]} == {"vinyl"}
     cd = plan(run_cli, SHAPES, LP_CD, "--medium", "cd")
     assert [s["position"] for s in cd["scrobbles"]] == [str(n) for n in range(1, 12)]
@@ -266,6 +269,10 @@ def test_star_names_through_the_cli(run_cli):
     artists = {s["position"]: s["artist"] for s in credits["scrobbles"]}
     assert (artists["A2"], artists["B1"], artists["A1"]) == ("Manics", "Blank Page*", "Weezer")
     assert {s["album_artist"] for s in credits["scrobbles"]} == {"Various Artists"}
+    text = run_cli("--data-dir", str(SHAPES), "albums", "show", STAR).stdout
+    assert text.startswith("Blank Page* — 4½  [")
+    listed = run_cli("--data-dir", str(SHAPES), "scrobble", "album", CREDITS, "--dry-run").stdout
+    assert "Manics — You Stole The Sun" in listed and "Blank Page* — Bang And Blame" in listed
 
 
 def test_star_name_reaches_lastfm(run_cli, signed_in, emulator):
@@ -423,6 +430,11 @@ def test_stored_lengths_offline_and_in_a_real_send(run_cli, signed_in, emulator)
     assert [s["duration_source"] for s in planned["scrobbles"]].count("lastfm") == 10
     assert planned["finished_at"] - planned["started_at"] == 2146 + 180
     assert emulator.emulator.request_counts()["total"] == 0
+    text = run_cli("--data-dir", str(SHAPES), "albums", "show", STORED).stdout.splitlines()
+    assert sum(" lastfm " in line for line in text) == 10
+    assert any(line.endswith("3:00  default  Tokyo") for line in text)
+    dry = run_cli("--data-dir", str(SHAPES), "scrobble", "album", STORED, "--finished-at", "10m ago", "--dry-run")
+    assert "11 tracks, 38:46," in dry.stdout and "1 track without a known length" in dry.stdout
     result = run_cli("--data-dir", str(SHAPES), "scrobble", "album", STORED, "--finished-at",
                      str(planned["finished_at"]), "--json")
     assert result.exit_code == 0, result.stderr
