@@ -299,12 +299,14 @@ def heading_albums(titles: list[str]) -> list[str | None]:
 def _albums_of_box(found: list[tuple[int, Track]], headings: list[tuple[int, str]]) -> list[tuple[int, Track]]:
     """A box whose headings name its albums: each heading opens a new disc and at least two name an
     album; then each track is on the album of the heading above it."""
-    groups: list[tuple[str, list[int]]] = []  # (heading title, places in `found`)
-    for k, (row, title) in enumerate(headings):
-        upto = headings[k + 1][0] if k + 1 < len(headings) else None
-        places = [n for n, (i, _) in enumerate(found) if i > row and (upto is None or i < upto)]
-        if places:
-            groups.append((title, places))
+    under: dict[int, list[int]] = {}  # heading number -> places in `found` of the tracks below it
+    k = -1
+    for n, (i, _) in enumerate(found):
+        while k + 1 < len(headings) and headings[k + 1][0] < i:
+            k += 1
+        if k >= 0:
+            under.setdefault(k, []).append(n)
+    groups = [(headings[k][1], places) for k, places in sorted(under.items())]
     for _, places in groups:
         first = found[places[0]][1]
         before = found[places[0] - 1][1] if places[0] > 0 else None
