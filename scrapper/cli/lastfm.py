@@ -96,7 +96,7 @@ def lastfm_status(app: App, as_json: bool) -> ExitStatus:
         if info.playcount is not None:
             click.echo(f"Last.fm play count: {info.playcount}")
     click.echo(f"sent in the last 24 hours: {info.sent_24h} of {info.cap.value} "
-               f"({info.cap.source} daily cap); {info.remaining_today} left")
+               f"(daily cap {info.cap.describe()}); {info.remaining_today} left")
     click.echo(f"pending: {info.pending}, in flight: {info.in_flight}")
     if info.problem:
         click.echo(info.problem, err=True)

@@ -12,6 +12,7 @@ from cli.options import json_option, medium_options, pass_app, time_of_day_optio
 from cli.output import emit_json, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
+from scrobble.daily_cap import forget_learned_cap
 from scrobble.ledger import ACTIVE, CANCELLED, PAUSED
 from scrobble.queue_run import RunResult, run_queue
 from scrobble.queue_status import queue_status
@@ -164,9 +165,7 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(info.to_json())
         return
-    source = {"learned": "learned from Last.fm's answers", "config": "from the configuration",
-              "default": "default", "option": "given"}[info.cap.source]
-    click.echo(f"daily cap {info.cap.value} ({source}); sent in 24 h: {info.sent_24h}; "
+    click.echo(f"daily cap {info.cap.value} ({info.cap.describe()}); sent in 24 h: {info.sent_24h}; "
                f"left: {info.remaining_today}")
     if not info.jobs:
         click.echo("no queue jobs")
@@ -203,6 +202,24 @@ def queue_list(app: App) -> None:
         data = j.to_json()
         click.echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} albums  "
                    f"{data['accepted']:>6}/{data['tracks']} sent")
+
+
+@queue.command("forget-cap")
+@pass_app
+def queue_forget_cap(app: App) -> None:
+    """Forget the daily cap learned from Last.fm's answers, and the wait it set.
+
+    The queue then uses the cap of --daily-cap, RUSSFM_DAILY_CAP or the
+    config's "daily_cap" if set, else the default (2800). Those settings win
+    over a learned cap anyway; this clears it for good.
+
+    \b
+    Example:
+      python main.py scrobble queue forget-cap
+    """
+    forgotten = forget_learned_cap(app.ledger)
+    click.echo(f"forgot the learned daily cap of {forgotten}" if forgotten is not None
+               else "no daily cap was learned")
 
 
 def _change(app: App, job: str, status: str) -> None:

@@ -1,0 +1,70 @@
+"""Small promises a newcomer meets on a first evening: caps, wording, units, browsing, messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scrobble.daily_cap import budget_left, daily_cap, forget_learned_cap
+from scrobble.ledger import Ledger
+from tests.conftest import scrobbles
+
+
+def _json(result) -> dict:
+    assert result.stdout.lstrip().startswith(("{", "[")), (result.stdout, result.stderr)
+    return json.loads(result.stdout)
+
+
+# --- the daily cap: the user's choice wins over what was learned ---------------------------------------
+
+def _learn_a_cap(run_cli, emulator, cap: int = 60) -> None:
+    emulator.emulator.configure(daily_cap=cap)
+    assert run_cli("scrobble", "queue", "add", "--all").exit_code == 0
+    data = _json(run_cli("scrobble", "queue", "run", "--json"))
+    assert data["accepted"] == cap and data["waiting_reason"] == "daily_cap"
+    emulator.emulator.configure(daily_cap=None)  # Last.fm raises its cap (or the user knows better)
+
+
+def test_an_option_or_a_setting_lifts_a_learned_cap(run_cli, signed_in, emulator, monkeypatch):
+    _learn_a_cap(run_cli, emulator)
+    status = _json(run_cli("lastfm", "status", "--json"))
+    assert status["daily_cap"] == {"value": 60, "source": "learned"} and status["remaining_today"] == 0
+    data = _json(run_cli("scrobble", "queue", "run", "--json", "--daily-cap", "100"))
+    assert data["accepted"] == 40 and data["waiting_reason"] == "daily_cap"
+    monkeypatch.setenv("RUSSFM_DAILY_CAP", "5000")
+    status = _json(run_cli("lastfm", "status", "--json"))
+    assert status["daily_cap"] == {"value": 5000, "source": "config"} and status["remaining_today"] == 4900
+    text = run_cli("lastfm", "status").stdout
+    assert "100 of 5000 (daily cap from the configuration); 4900 left" in text
+    data = _json(run_cli("scrobble", "queue", "run", "--json"))
+    assert data["waiting_reason"] is None and data["pending"] == 0
+    assert len(scrobbles(emulator)) == data["accepted"] + 100
+
+
+def test_forget_cap_clears_what_was_learned(run_cli, signed_in, emulator):
+    _learn_a_cap(run_cli, emulator)
+    result = run_cli("scrobble", "queue", "forget-cap")
+    assert result.exit_code == 0 and "forgot the learned daily cap of 60" in result.stdout
+    status = _json(run_cli("scrobble", "queue", "status", "--json"))
+    assert status["daily_cap"] == {"value": 2800, "source": "default"} and status["remaining_today"] == 2740
+    assert "no daily cap was learned" in run_cli("scrobble", "queue", "forget-cap").stdout
+    data = _json(run_cli("scrobble", "queue", "run", "--json"))
+    assert data["pending"] == 0
+
+
+def test_the_cap_in_force_core(settings, state_dir: Path):
+    from dataclasses import replace
+
+    now = 1_000_000_000.0
+    with Ledger(state_dir) as ledger:
+        with ledger.locked():
+            ledger.set_meta(learned_cap={"value": 10, "learned_at": now - 60}, cap_blocked_until=now + 3600)
+        learned = daily_cap(settings, ledger, now)
+        assert (learned.value, learned.source) == (10, "learned")
+        assert budget_left(learned, ledger, now) == (0, now + 3600)
+        assert budget_left(daily_cap(settings, ledger, now, 50), ledger, now) == (50, None)
+        configured = daily_cap(replace(settings, daily_cap=70), ledger, now)
+        assert configured.source == "config" and budget_left(configured, ledger, now) == (70, None)
+        assert forget_learned_cap(ledger) == 10
+        assert daily_cap(settings, ledger, now).source == "default"
+        assert forget_learned_cap(ledger) is None
