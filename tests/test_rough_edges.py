@@ -68,3 +68,21 @@ def test_the_cap_in_force_core(settings, state_dir: Path):
         assert forget_learned_cap(ledger) == 10
         assert daily_cap(settings, ledger, now).source == "default"
         assert forget_learned_cap(ledger) is None
+
+
+# --- lastfm-enhance --dry-run says what it would do ---------------------------------------------------
+
+def test_enhance_dry_run_says_would_change_in_a_log(run_cli, signed_in, emulator, tmp_path: Path):
+    import shutil
+
+    from tests.conftest import REPO
+    from tests.test_enhance import catalogue_for
+
+    site = tmp_path / "public"
+    shutil.copytree(REPO / "public", site)
+    emulator.emulator.load_catalogue(catalogue_for(site))
+    dry = run_cli("--data-dir", str(site), "lastfm-enhance", "2112", "--dry-run")
+    assert dry.exit_code == 0
+    assert "2112-814617: would change" in dry.stderr and "updated" not in dry.stderr
+    real = run_cli("--data-dir", str(site), "lastfm-enhance", "2112")
+    assert "2112-814617: updated" in real.stderr

@@ -51,8 +51,9 @@ def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: boo
         if bar is not None:
             bar.update(1)
         elif plain and outcome.status != "unchanged":
-            click.echo(f"{outcome.slug}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""),
-                       err=True)
+            # A deploy log reads these lines: a dry run changed nothing, and says so.
+            word = "would change" if dry_run and outcome.status == "updated" else outcome.status
+            click.echo(f"{outcome.slug}: {word}" + (f" ({outcome.error})" if outcome.error else ""), err=True)
 
     try:
         report = enhance(app, list(albums), max_age=age, refresh=refresh, dry_run=dry_run, on_album=on_album,
