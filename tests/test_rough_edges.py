@@ -86,3 +86,43 @@ def test_enhance_dry_run_says_would_change_in_a_log(run_cli, signed_in, emulator
     assert "2112-814617: would change" in dry.stderr and "updated" not in dry.stderr
     real = run_cli("--data-dir", str(site), "lastfm-enhance", "2112")
     assert "2112-814617: updated" in real.stderr
+
+
+# --- cron: the crontab line, stamped error lines, silence when idle -----------------------------------
+
+def test_the_crontab_line_names_the_virtual_environment(run_cli):
+    text = run_cli("scrobble", "queue", "--help").stdout
+    line = next(line for line in text.splitlines() if line.strip().startswith("*/15"))
+    assert "../.venv/bin/python main.py scrobble queue run -q" in line and " python main.py" not in line
+    assert "none of your environment" in " ".join(text.split()) and "config file" in text
+
+
+def test_queue_run_quiet_prints_nothing_when_nothing_is_due(run_cli, signed_in, emulator):
+    idle = run_cli("-q", "scrobble", "queue", "run")
+    assert idle.exit_code == 0 and idle.stdout == "" and idle.stderr == ""
+    assert run_cli("scrobble", "queue", "add", "2112").exit_code == 0
+    busy = run_cli("-q", "scrobble", "queue", "run")
+    assert busy.exit_code == 0 and "queue run: 6 accepted" in busy.stdout
+    assert run_cli("-q", "scrobble", "queue", "run").stdout == ""
+    assert "queue run: 0 accepted" in run_cli("scrobble", "queue", "run").stdout  # without -q: the summary
+
+
+def test_error_lines_of_cron_carry_the_time(lastfm_env, emulator, tmp_path: Path):
+    import re
+
+    from tests.conftest import finish, spawn
+
+    env = {**lastfm_env, "RUSSFM_CONFIG": ""}
+    assert finish(spawn(env, "scrobble", "queue", "add", "2112"))[0] == 0
+    code, out, err = finish(spawn(env, "scrobble", "queue", "run", "-q"))  # never signed in
+    assert code == 1 and out == ""
+    assert re.fullmatch(r"\S*\d{4}-\d\d-\d\d\S* (\d\d:\d\d:\d\d \S+ )?error: not signed in to Last\.fm.*\n", err), err
+    code, out, err = finish(spawn(env, "scrobble", "album", "2112", "--dry-run", "--tracks", "99"))
+    assert code == 2 and err.startswith("error: ")  # other commands keep plain error lines
+
+
+def test_an_idle_run_is_idle_core():
+    from scrobble.queue_run import RunResult
+
+    assert RunResult().idle and RunResult(pending=3, waiting="daily_cap").idle
+    assert not RunResult(accepted=1).idle and not RunResult(requests=1).idle

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from config import Settings
+from scrobble.timeparse import iso_utc
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -30,6 +31,11 @@ def progress_bar(settings: Settings, total: int | None, unit: str = "scrobble", 
 def plain_progress(settings: Settings, as_json: bool = False) -> bool:
     """Whether to print a line per step instead of a bar: not on a terminal (cron's log), not with -q or --json."""
     return not settings.quiet and not as_json and not sys.stderr.isatty()
+
+
+def log_stamp(ts: float) -> str:
+    """The time at the start of a line a log keeps (cron's summaries and errors)."""
+    return iso_utc(ts) or ""
 
 
 def plural(count: int, word: str) -> str:

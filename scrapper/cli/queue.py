@@ -7,16 +7,16 @@ from typing import Any
 import click
 
 from app import App
-from cli.group import AppGroup
+from cli.group import AppGroup, error_line, logged_command
 from cli.options import json_option, medium_options, pass_app, time_of_day_options, timing_options
-from cli.output import emit_json, plain_progress, plural, progress_bar
+from cli.output import emit_json, log_stamp, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
 from scrobble.daily_cap import forget_learned_cap
 from scrobble.ledger import ACTIVE, CANCELLED, PAUSED
 from scrobble.queue_run import RunResult, run_queue
 from scrobble.queue_status import queue_status
-from scrobble.timeparse import iso_utc, local_clock, parse_span, parse_time
+from scrobble.timeparse import local_clock, parse_span, parse_time
 
 MAX_RUN_SECONDS = 7 * 86400
 
@@ -25,10 +25,16 @@ MAX_RUN_SECONDS = 7 * 86400
 def queue() -> None:
     """Queue many records and let cron send them under Last.fm's limits.
 
+    Cron starts commands with none of your environment: put the API key,
+    secret and user in the config file (scrapper/config.json), not in
+    exported variables, and name the virtual environment's python.
+
     \b
     Example:
       python main.py scrobble queue add --artist rush
-      */15 * * * * cd …/scrapper && python main.py scrobble queue run -q >> scrobble.log 2>&1
+    \b
+    Crontab line (`crontab -e`; every 15 minutes):
+      */15 * * * * cd /path/to/repo/scrapper && ../.venv/bin/python main.py scrobble queue run -q >> scrobble.log 2>&1
     """
 
 
@@ -98,12 +104,12 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
 
 
 def _run_line(result: RunResult, now: float) -> str:
-    line = (f"{iso_utc(now)} queue run: {result.accepted} accepted, {result.ignored} ignored, "
+    line = (f"{log_stamp(now)} queue run: {result.accepted} accepted, {result.ignored} ignored, "
             f"{plural(result.requests, 'request')}; {result.pending} pending")
     if result.waiting:
         line += f"; waiting ({result.waiting.replace('_', ' ')})"
         if result.next_send_at:
-            line += f" until {iso_utc(result.next_send_at)}"
+            line += f" until {log_stamp(result.next_send_at)}"
     return line
 
 
@@ -113,10 +119,15 @@ def _run_line(result: RunResult, now: float) -> str:
 @click.option("--daily-cap", type=click.IntRange(1, 100_000),
               help="Scrobbles allowed in any 24 hours, for this run (instead of the cap in force).")
 @json_option
+@logged_command
 @pass_app
 def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int | None,
               as_json: bool) -> ExitStatus:
     """Send what is due: the cron job. One run at a time; safe to kill at any moment.
+
+    Off a terminal (cron) it prints a line per batch and a summary, each
+    starting with the time, as do its error lines; -q keeps only the summary,
+    and prints nothing at all when nothing was due.
 
     Exit 0 when it did its work (or found nothing due, stopped at the daily
     cap, or another run was going), 75 when a temporary failure or a busy
@@ -134,7 +145,7 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
         if bar is not None:
             bar.update(count)
         elif plain:
-            click.echo(f"{iso_utc(app.clock())} sent a batch of {count}")
+            click.echo(f"{log_stamp(app.clock())} sent a batch of {count}")
 
     try:
         result = run_queue(app, max_items, seconds, daily_cap, on_batch)
@@ -143,10 +154,10 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
             bar.close()
     if as_json:
         emit_json(result.to_json())
-    else:
+    elif not (app.settings.quiet and result.idle):
         click.echo(_run_line(result, app.clock()))
     if result.stopped:
-        click.echo(f"error: {result.stopped}", err=True)
+        click.echo(error_line(click.get_current_context(), str(result.stopped)), err=True)
     return result.exit_status
 
 

@@ -159,6 +159,12 @@ class RunResult:
     def exit_status(self) -> ExitStatus:
         return self.stopped.exit_status if self.stopped else ExitStatus.OK
 
+    @property
+    def idle(self) -> bool:
+        """Nothing was due: nothing sent, settled or asked, and nothing went wrong."""
+        return not (self.accepted or self.ignored or self.failed or self.reconciled or self.requests
+                    or self.stopped)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted, "ignored": self.ignored, "failed": self.failed,
