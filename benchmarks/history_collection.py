@@ -3,7 +3,7 @@ the archive, then read it.
 
 Prints: the first `lastfm sync` (requests against ⌈N/200⌉ + 2, wall time against requests / 5 s, the
 5-a-second limit), a sync with nothing new (requests, whole-process wall time), and `lastfm stats` for each
-period, `albums pick --not-since 6m` and `lastfm recent` (whole-process wall time; the target for stats is
+period, `albums pick --not-since 6mo` and `lastfm recent` (whole-process wall time; the target for stats is
 0.5 s). Every command runs as its own process, as a user runs it.
 
     python benchmarks/history_collection.py [--albums 3000] [--scrobbles 100000] [--years 3]
@@ -72,7 +72,7 @@ def main() -> None:
 
     for period in PERIODS:
         print(f"lastfm stats --period {period}: {timed('lastfm', 'stats', '--period', period)}")
-    print(f"albums pick --not-since 6m: {timed('albums', 'pick', '--not-since', '6m')}")
+    print(f"albums pick --not-since 6mo: {timed('albums', 'pick', '--not-since', '6mo')}")
     before = server.emulator.request_counts()["total"]
     print(f"lastfm recent: {timed('lastfm', 'recent')}, "
           f"{(server.emulator.request_counts()['total'] - before) // RUNS} request each")

@@ -341,7 +341,7 @@ def test_pick_without_an_archive(run_cli, history_env, state_dir: Path):
     chosen = json.loads(result.stdout)
     assert chosen["artist"] == "Rush" and chosen["candidates"] == 3 and chosen["plays"] is None
     assert "no listening history" in chosen["reasons"][0]
-    for flag in (["--unplayed"], ["--not-since", "6m"]):
+    for flag in (["--unplayed"], ["--not-since", "6mo"]):
         result = run_cli("albums", "pick", *flag)
         assert result.exit_code == 1 and "run `python main.py lastfm sync`" in result.stderr
     assert run_cli("albums", "pick", "--not-since", "soon").exit_code == 2

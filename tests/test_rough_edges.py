@@ -126,3 +126,32 @@ def test_an_idle_run_is_idle_core():
 
     assert RunResult().idle and RunResult(pending=3, waiting="daily_cap").idle
     assert not RunResult(accepted=1).idle and not RunResult(requests=1).idle
+
+
+# --- one meaning for `m`: minutes; months are `mo` --------------------------------------------------
+
+def test_months_are_mo_and_a_bare_m_is_refused_with_a_hint(run_cli, lastfm_env):
+    for args in (["lastfm", "stats", "--period", "6m"], ["albums", "pick", "--not-since", "6m"]):
+        result = run_cli(*args)
+        assert result.exit_code == 2 and "write 6mo for months" in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+    pick = run_cli("albums", "pick", "--not-since", "6mo")  # no archive yet: a different refusal
+    assert "6mo" not in pick.stderr and pick.exit_code == 1
+    assert "1mo" in run_cli("lastfm", "stats", "--help").stdout
+
+
+def test_months_core():
+    import pytest
+
+    from errors import UsageError
+    from history.periods import PERIODS, check_period, parse_age
+    from scrobble.timeparse import parse_span
+
+    assert parse_age("6mo") == parse_age("6 months") == 180 * 86400 and parse_age("1y") == 365 * 86400
+    assert parse_span("10m") == 600 and parse_age("90min") == 5400
+    for bad in ("6m", "12 m"):
+        with pytest.raises(UsageError, match="mo for months"):
+            parse_age(bad)
+    assert check_period("12MO") == "12mo" and set(PERIODS) == {"7d", "1mo", "3mo", "6mo", "12mo", "all"}
+    with pytest.raises(UsageError, match="write 1mo"):
+        check_period("1m")
