@@ -52,7 +52,7 @@ def check_times(state_dir: Path, now: float) -> list:
 
 def test_add_by_name_and_by_filters(run_cli, lastfm_env):
     job = add(run_cli, "2112-814617", "rush farewell kings")
-    assert job == {"job": "1", "albums": 2, "tracks": 32, "skipped": [], "errors": []}
+    assert job == {"job": "1", "albums": 2, "tracks": 32, "skipped": [], "errors": [], "candidates": {}}
     again = add(run_cli, "2112", "a kind of magic")
     assert again["albums"] == 1 and "already waiting" in again["skipped"][0]
     forced = add(run_cli, "2112", "--force")
@@ -61,7 +61,7 @@ def test_add_by_name_and_by_filters(run_cli, lastfm_env):
     assert add(run_cli, "--genre", "electronic", "--force")["albums"] >= 1
     assert add(run_cli, "--added-since", "2026-01-01", "--force", "--limit", "2")["albums"] == 2
     none = add(run_cli, "--added-before", "1990-01-01")
-    assert none == {"job": None, "albums": 0, "tracks": 0, "skipped": [], "errors": []}
+    assert none == {"job": None, "albums": 0, "tracks": 0, "skipped": [], "errors": [], "candidates": {}}
 
 
 def test_add_reports_bad_albums_and_queues_the_rest(run_cli, lastfm_env, data_copy: Path):

@@ -155,3 +155,89 @@ def test_months_core():
     assert check_period("12MO") == "12mo" and set(PERIODS) == {"7d", "1mo", "3mo", "6mo", "12mo", "all"}
     with pytest.raises(UsageError, match="write 1mo"):
         check_period("1m")
+
+
+# --- browsing: albums list, nearest records, unquoted words, candidates --------------------------------
+
+def test_albums_list_filters_and_json(run_cli, lastfm_env):
+    text = run_cli("albums", "list", "--artist", "rush")
+    assert text.exit_code == 0
+    assert "2112-814617  Rush — 2112 (1976)  Vinyl" in text.stdout and text.stdout.endswith("2 of 14 albums\n")
+    data = _json(run_cli("albums", "list", "--genre", "prog rock", "--year", "1970s", "--json"))
+    assert {a["slug"] for a in data["albums"]} == {
+        "2112-814617", "a-farewell-to-kings-40th-anniversary-limited-edition-super-deluxe-11255606"}
+    assert data["count"] == 2 and data["total"] == 14 and data["history"] is False
+    assert data["albums"][0]["plays"] is None and data["albums"][0]["year"] in (1976, 1977)
+    assert _json(run_cli("albums", "list", "--format", "blu-ray", "--json"))["count"] == 1
+    assert _json(run_cli("albums", "list", "--year", "1976", "--json"))["count"] == 1
+    one = run_cli("albums", "list", "--artist", "kraftwerk").stdout
+    assert one.endswith("1 of 14 albums\n")
+    bad = run_cli("albums", "list", "--year", "seventies")
+    assert bad.exit_code == 2 and "as a year" in bad.stderr
+    nohistory = run_cli("albums", "list", "--unplayed")
+    assert nohistory.exit_code == 1 and "lastfm sync" in nohistory.stderr
+
+
+def test_albums_list_played_from_the_history(run_cli, signed_in, emulator):
+    assert run_cli("scrobble", "album", "2112", "--finished-at", "2h ago").exit_code == 0
+    assert run_cli("lastfm", "sync").exit_code == 0
+    played = _json(run_cli("albums", "list", "--played", "--json"))
+    assert [a["slug"] for a in played["albums"]] == ["2112-814617"] and played["history"] is True
+    assert played["albums"][0]["plays"] >= 1 and played["albums"][0]["last_played"]
+    unplayed = _json(run_cli("albums", "list", "--unplayed", "--json"))
+    assert unplayed["count"] == 13 and "2112-814617" not in {a["slug"] for a in unplayed["albums"]}
+    assert "never played" in run_cli("albums", "list", "--artist", "queen").stdout
+
+
+def test_a_failed_lookup_suggests_the_nearest_records(run_cli, lastfm_env):
+    result = run_cli("albums", "show", "rush", "2211")
+    assert result.exit_code == 1
+    assert "no album" in result.stderr and "  2112-814617 (Rush: 2112)" in result.stderr
+    typo = run_cli("scrobble", "queue", "add", "kraftwrk", "--json")
+    data = _json(typo)
+    assert typo.exit_code == 1 and data["job"] is None
+    assert any("3-d-the-catalogue-10349797" in c for c in data["candidates"][data["errors"][0]])
+    nothing = run_cli("albums", "show", "zzzz qqqq")
+    assert nothing.exit_code == 1 and nothing.stderr.count("\n") == 1  # no far-fetched suggestions
+
+
+def test_unquoted_words_name_one_album(run_cli, lastfm_env):
+    show = run_cli("albums", "show", "rush", "2112")
+    assert show.exit_code == 0 and show.stdout.startswith("Rush — 2112  [2112-814617]")
+    added = _json(run_cli("scrobble", "queue", "add", "rush", "2112", "a", "kind", "of", "magic", "--json"))
+    assert added["albums"] == 2 and added["errors"] == [] and added["tracks"] == 6 + 2
+
+
+def test_an_ambiguous_queue_add_lists_the_candidates(run_cli, lastfm_env):
+    result = run_cli("scrobble", "queue", "add", "rush")
+    assert result.exit_code == 1 and "nothing queued" in result.stdout
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: rush: 'rush' matches 2 albums")
+    assert "  2112-814617 (Rush: 2112)" in lines[1:]
+    show = run_cli("albums", "show", "rush")
+    assert show.exit_code == 2 and "  2112-814617 (Rush: 2112)" in show.stderr.splitlines()
+
+
+def test_browse_core(sample_dir):
+    import pytest
+
+    from collection.browse import Filters, list_albums, year_range
+    from collection.lookup import nearest_albums, resolve_words
+    from collection.store import Store
+    from errors import UsageError
+
+    store = Store(sample_dir)
+    assert year_range("1970s") == (1970, 1979) and year_range("1976-1978") == (1976, 1978)
+    with pytest.raises(UsageError):
+        year_range("1979-1970")
+    plays = {"2112-814617": (1_700_000_000, 3)}
+    found = list_albums(store, Filters(artist="rush", played=True), plays)
+    assert [(a.slug, a.plays) for a in found.albums] == [("2112-814617", 3)] and found.history
+    assert len(list_albums(store, Filters(played=False), plays).albums) == found.total - 1
+    assert len(list_albums(store, Filters(limit=3)).albums) == 3
+    with pytest.raises(UsageError, match="lastfm sync"):
+        list_albums(store, Filters(played=True))
+    assert nearest_albums(store, "queen magik")[0].startswith("a-kind-of-magic-453215")
+    slugs, problems = resolve_words(store, ["2112-814617", "rush", "queen", "kind", "of", "magic"])
+    assert slugs == ["2112-814617", "a-kind-of-magic-453215"]
+    assert [p.query for p in problems] == ["rush"] and len(problems[0].candidates) >= 2

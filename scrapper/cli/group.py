@@ -13,7 +13,7 @@ import click
 
 from cli.options import add_global_params
 from cli.output import log_stamp
-from errors import AmbiguousAlbum, ExitStatus, RussfmError
+from errors import AlbumNotFound, AmbiguousAlbum, ExitStatus, RussfmError
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,7 +60,7 @@ class AppGroup(click.Group):
                 click.echo(str(exc))
                 ctx.exit(ExitStatus.OK)
             click.echo(error_line(ctx, str(exc)), err=True)
-            if isinstance(exc, AmbiguousAlbum):
+            if isinstance(exc, (AmbiguousAlbum, AlbumNotFound)):
                 for candidate in exc.candidates:
                     click.echo(f"  {candidate}", err=True)
             ctx.exit(exc.exit_status)

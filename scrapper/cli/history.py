@@ -15,7 +15,7 @@ from history.pick import pick_record
 from history.recent import recent_plays
 from history.stats import WEEKDAYS, HistoryStats, history_stats
 from history.sync import PAGE_SIZE, SyncResult, sync
-from scrobble.queue import Filters
+from collection.browse import Filters
 from scrobble.timeparse import local_clock
 
 BAR_WIDTH = 40

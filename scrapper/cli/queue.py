@@ -48,6 +48,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @click.option("--artist", help="Albums whose artist contains this.")
 @click.option("--genre", help="Albums with this genre or style.")
 @click.option("--format", "fmt", help="Albums with this format (Vinyl, CD…).")
+@click.option("--year", help="Albums released this year or in these years: 1977, 1970-1979, 1970s.")
 @click.option("--added-since", type=click.DateTime(["%Y-%m-%d"]), callback=_date,
               help="Added to the collection on or after (YYYY-MM-DD).")
 @click.option("--added-before", type=click.DateTime(["%Y-%m-%d"]), callback=_date, help="Added before (YYYY-MM-DD).")
@@ -62,10 +63,14 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @json_option
 @pass_app
 def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None, genre: str | None,
-              fmt: str | None, added_since: str | None, added_before: str | None, limit: int | None,
+              fmt: str | None, year: str | None, added_since: str | None, added_before: str | None, limit: int | None,
               lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None, side_gap: int,
               include_short: bool, medium: str | None, split_index: bool, force: bool, as_json: bool) -> ExitStatus:
     """Queue ALBUMS, or albums chosen by filters, as one job.
+
+    ALBUMS are slugs, Discogs release ids or URLs, or words from the artist
+    and title, quoted or not (`rush 2112` is one album when `rush` alone is
+    not).
 
     By default each album is timed when it is sent: laid into free listening
     time before that moment, never in the future, never older than 14 days,
@@ -74,6 +79,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
     \b
     Examples:
       python main.py scrobble queue add 2112-814617 "a kind of magic"
+      python main.py scrobble queue add rush 2112
       python main.py scrobble queue add --genre "Prog Rock" --added-since 2024-01-01
       python main.py scrobble queue add --all
       python main.py scrobble queue add 814617 --at "2026-12-01T09:00"
@@ -86,7 +92,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         at=parse_time(at, now) if at else None,
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
     )
-    filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit)
+    filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit, year=year)
     result = jobs.add_job(app, list(albums), every, filters, options, list(lastfm))
     if as_json:
         emit_json(result.to_json())
@@ -95,6 +101,8 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
             click.echo(f"skipped {line}", err=True)
         for line in result.errors:
             click.echo(f"error: {line}", err=True)
+            for candidate in result.candidates.get(line, []):
+                click.echo(f"  {candidate}", err=True)
         if result.job:
             click.echo(f"job {result.job.id}: {result.albums} albums, {result.tracks} tracks queued "
                        f"({jobs.describe_job(result.job)})")

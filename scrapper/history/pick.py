@@ -11,7 +11,8 @@ from errors import RussfmError
 from history.archive import Archive, NoArchive, index_records
 from history.periods import ago, local_date
 from history.stats import Record, add_plays
-from scrobble.queue import Filters, select
+from collection.browse import Filters
+from scrobble.queue import select
 from scrobble.timeparse import iso_utc
 
 
@@ -40,6 +41,20 @@ def _reasons(record: Record, history: bool, now: float) -> list[str]:
         return ["never played"]
     return [f"last played {local_date(record.last_played)}, {ago(record.last_played, now)}",
             f"played {record.plays} time{'s' if record.plays != 1 else ''}"]
+
+
+def known_plays(app: App, required: bool = False) -> dict[str, tuple[int, int]] | None:
+    """{slug: (latest play, listens)} of the records played, from the archive of `lastfm sync`; None when
+    there is no archive (NoArchive instead when `required`)."""
+    try:
+        archive = Archive.finished(app.settings.state_dir)
+    except NoArchive:
+        if required:
+            raise
+        return None
+    with archive:
+        archive.refresh_matches(app.store)
+        return archive.records_played()
 
 
 def pick_record(app: App, filters: Filters, unplayed: bool = False, not_since: int | None = None,

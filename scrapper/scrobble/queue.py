@@ -15,8 +15,8 @@ from typing import Any
 
 from app import App
 from collection.album import Album
-from collection.lookup import load_album, resolve_many
-from collection.names import fold
+from collection.browse import Filters, matches
+from collection.lookup import LookupProblem, load_album, resolve_words
 from collection.store import Store, entry_slug
 from errors import CollectionError, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
@@ -25,53 +25,13 @@ from scrobble.planner import check_window, lay_out
 from scrobble.timeparse import iso_utc, local_clock
 
 
-@dataclass
-class Filters:
-    artist: str | None = None
-    genre: str | None = None
-    format: str | None = None
-    added_since: str | None = None
-    added_before: str | None = None
-    limit: int | None = None
-
-    def any(self) -> bool:
-        return any((self.artist, self.genre, self.format, self.added_since, self.added_before))
-
-
-def _texts(value: object) -> list[str]:
-    """An index field that should be a list of names, whatever it really holds (a name, a number, null)."""
-    items = value if isinstance(value, list) else [value]
-    return [str(item.get("name") or "") if isinstance(item, dict) else str(item) for item in items
-            if item is not None and not isinstance(item, (list, bool))]
-
-
-def _matches(entry: dict, f: Filters) -> bool:
-    if f.artist:
-        names = _texts(entry.get("release_artist")) + _texts(entry.get("artists"))
-        if not any(fold(f.artist) in fold(n) for n in names):
-            return False
-    if f.genre:
-        genres = _texts(entry.get("genre_names")) + _texts(entry.get("styles"))
-        if fold(f.genre) not in {fold(g) for g in genres}:
-            return False
-    if f.format and fold(f.format) not in {fold(x) for x in _texts(entry.get("formats"))}:
-        return False
-    added = str(entry.get("date_added") or "")[:10]
-    if f.added_since and (not added or added < f.added_since):
-        return False
-    if f.added_before and (not added or added >= f.added_before):
-        return False
-    return True
-
-
-def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[str]]:
-    """Slugs to queue, and one line per album argument that could not be resolved."""
+def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[LookupProblem]]:
+    """Slugs to queue, and the album names (quoted or not) that found no album or several."""
     if albums:
-        slugs, problems = resolve_many(store, albums)
-        return slugs, [f"{query}: {why}" for query, why in problems]
+        return resolve_words(store, albums)
     if not every and not filters.any():
         raise UsageError("name ALBUMS, or choose with --all or a filter (--artist, --genre, …)")
-    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and (every or _matches(e, filters))]
+    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and (every or matches(e, filters))]
     if filters.limit:
         chosen = chosen[: filters.limit]
     return chosen, []
@@ -96,10 +56,11 @@ class AddResult:
     tracks: int = 0
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    candidates: dict[str, list[str]] = field(default_factory=dict)  # error line: the records it could mean
 
     def to_json(self) -> dict[str, Any]:
         return {"job": self.job.id if self.job else None, "albums": self.albums, "tracks": self.tracks,
-                "skipped": self.skipped, "errors": self.errors}
+                "skipped": self.skipped, "errors": self.errors, "candidates": self.candidates}
 
 
 def _album_rows(album: Album, options: QueueOptions) -> tuple[list[dict], int]:
@@ -118,7 +79,7 @@ def roll_back_interrupted(ledger: Ledger) -> None:
 
 
 def _records(app: App, albums: list[str], every: bool, filters: Filters,
-             lastfm: list[tuple[str, str]]) -> tuple[list[Callable[[], Album]], list[str]]:
+             lastfm: list[tuple[str, str]]) -> tuple[list[Callable[[], Album]], list[LookupProblem]]:
     """Loaders for the chosen albums (collection and Last.fm), and one line per name that found nothing."""
     slugs, problems = select(app.store, albums, every, filters) if (albums or every or filters.any() or
                                                                     not lastfm) else ([], [])
@@ -135,7 +96,8 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
         raise UsageError("give --started-at or --finished-at, not both")
     now = app.clock()
     loaders, problems = _records(app, albums, every, filters, lastfm or [])
-    result = AddResult(job=None, errors=problems)
+    result = AddResult(job=None, errors=[str(p) for p in problems],
+                       candidates={str(p): p.candidates for p in problems if p.candidates})
     loaded: list[tuple[str, list[dict], int]] = []
     seen: set[str] = set()
     for load in loaders:
