@@ -54,6 +54,10 @@ class AmbiguousAlbum(RussfmError):
         self.candidates = candidates
 
 
+class JobNotFound(RussfmError):
+    """No queue job has this number (exits as an unknown album does)."""
+
+
 class PlanError(UsageError):
     """The requested listening schedule cannot be scrobbled (future, too old, empty)."""
 

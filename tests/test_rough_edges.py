@@ -241,3 +241,72 @@ def test_browse_core(sample_dir):
     slugs, problems = resolve_words(store, ["2112-814617", "rush", "queen", "kind", "of", "magic"])
     assert slugs == ["2112-814617", "a-kind-of-magic-453215"]
     assert [p.query for p in problems] == ["rush"] and len(problems[0].candidates) >= 2
+
+
+# --- finished jobs stay as they are; listed apart and cleared -----------------------------------------
+
+def test_a_finished_job_is_not_paused_or_cancelled(run_cli, signed_in, emulator):
+    assert run_cli("scrobble", "queue", "add", "2112").exit_code == 0
+    assert _json(run_cli("scrobble", "queue", "run", "--json"))["accepted"] == 6
+    for verb in ("pause", "cancel"):
+        kept = run_cli("scrobble", "queue", verb, "1")
+        assert kept.exit_code == 0 and "job 1 is finished (nothing left to send): left as it was" in kept.stdout
+    job = _json(run_cli("scrobble", "queue", "status", "1", "--json"))["jobs"][0]
+    assert job["status"] == "done" and job["accepted"] == 6 and job["cancelled"] == 0
+
+
+def test_list_all_and_clear(run_cli, signed_in, emulator):
+    assert run_cli("scrobble", "queue", "add", "2112").exit_code == 0
+    assert _json(run_cli("scrobble", "queue", "run", "--json"))["accepted"] == 6
+    assert run_cli("scrobble", "queue", "add", "a kind of magic").exit_code == 0
+    assert run_cli("scrobble", "queue", "add", "channels").exit_code == 0
+    assert run_cli("scrobble", "queue", "cancel", "3").exit_code == 0
+    listing = run_cli("scrobble", "queue", "list")
+    assert [line.split()[:2] for line in listing.stdout.splitlines()] == [["2", "active"]]
+    assert "2 finished jobs not shown" in listing.stderr
+    every = run_cli("scrobble", "queue", "list", "--all").stdout.splitlines()
+    assert [line.split()[:2] for line in every] == [["1", "done"], ["2", "active"], ["3", "cancelled"]]
+    cleared = run_cli("scrobble", "queue", "clear")
+    assert cleared.exit_code == 0 and "cleared 2 finished jobs (1, 3)" in cleared.stdout
+    assert [line.split()[0] for line in run_cli("scrobble", "queue", "list", "--all").stdout.splitlines()] == ["2"]
+    assert "cleared 0 finished jobs" in run_cli("scrobble", "queue", "clear").stdout
+    gone = run_cli("scrobble", "queue", "resume", "1")
+    assert gone.exit_code == 1 and "no queue job '1'" in gone.stderr
+    new = _json(run_cli("scrobble", "queue", "add", "channels", "--json"))
+    assert new["job"] == "4"  # numbers of cleared jobs are not reused
+    assert _json(run_cli("lastfm", "status", "--json"))["sent_24h"] == 6  # what they sent stays
+
+
+def test_an_unknown_job_exits_as_an_unknown_album(run_cli, lastfm_env):
+    album = run_cli("albums", "show", "no such record anywhere")
+    codes = {album.exit_code}
+    for args in (["pause", "7"], ["resume", "7"], ["cancel", "7"], ["status", "7"]):
+        result = run_cli("scrobble", "queue", *args)
+        assert "no queue job '7'" in result.stderr and "Traceback" not in result.output
+        codes.add(result.exit_code)
+    assert codes == {1}
+
+
+def test_finished_jobs_core(settings, signed_in, emulator):
+    import pytest
+
+    from app import App
+    from errors import JobNotFound
+    from scrobble import queue
+    from scrobble.queue_run import run_queue
+
+    app = App(settings)
+    try:
+        queue.add_job(app, ["2112-814617"], False, queue.Filters(), queue.QueueOptions())
+        queue.add_job(app, ["a-kind-of-magic-453215"], False, queue.Filters(), queue.QueueOptions())
+        queue.set_job_status(app, "2", "paused")
+        assert run_queue(app).accepted == 6
+        kept = queue.set_job_status(app, "1", "cancelled")
+        assert kept.finished and kept.job.status == "active" and app.ledger.job("1").status == "active"
+        assert queue.clear_finished(app) == ["1"]
+        with pytest.raises(JobNotFound):
+            queue.set_job_status(app, "1", "active")
+        assert queue.set_job_status(app, "2", "cancelled").dropped == 2
+        assert queue.clear_finished(app) == ["2"]
+    finally:
+        app.close()

@@ -206,21 +206,41 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
 
 
 @queue.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Finished jobs too (done, or cancelled).")
 @pass_app
-def queue_list(app: App) -> None:
-    """One line per queue job.
+def queue_list(app: App, show_all: bool) -> None:
+    """One line per queue job still sending; --all adds the finished ones.
 
     \b
-    Example:
+    Examples:
       python main.py scrobble queue list
+      python main.py scrobble queue list --all
     """
     info = queue_status(app)
-    if not info.jobs:
-        click.echo("no queue jobs")
-    for j in info.jobs:
+    shown = [j for j in info.jobs if show_all or not j.finished]
+    hidden = len(info.jobs) - len(shown)
+    if not shown:
+        click.echo("no queue jobs" if not info.jobs else "no queue jobs still sending")
+    for j in shown:
         data = j.to_json()
         click.echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} albums  "
                    f"{data['accepted']:>6}/{data['tracks']} sent")
+    if hidden:
+        click.echo(f"({plural(hidden, 'finished job')} not shown: --all lists them, `queue clear` clears them)",
+                   err=True)
+
+
+@queue.command("clear")
+@pass_app
+def queue_clear(app: App) -> None:
+    """Take finished jobs (done, or cancelled) off the lists; what they sent stays in the history.
+
+    \b
+    Example:
+      python main.py scrobble queue clear
+    """
+    cleared = jobs.clear_finished(app)
+    click.echo(f"cleared {plural(len(cleared), 'finished job')}" + (f" ({', '.join(cleared)})" if cleared else ""))
 
 
 @queue.command("forget-cap")
@@ -243,6 +263,9 @@ def queue_forget_cap(app: App) -> None:
 
 def _change(app: App, job: str, status: str) -> None:
     change = jobs.set_job_status(app, job, status)
+    if change.finished:
+        click.echo(f"job {change.job.id} is finished (nothing left to send): left as it was")
+        return
     extra = ""
     if status == CANCELLED:
         extra = f" ({plural(change.dropped, 'pending scrobble')} dropped"

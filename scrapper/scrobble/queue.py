@@ -8,6 +8,7 @@ job record always names exactly the albums whose scrobbles it holds.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,7 +19,7 @@ from collection.album import Album
 from collection.browse import Filters, matches
 from collection.lookup import LookupProblem, load_album, resolve_words
 from collection.store import Store, entry_slug
-from errors import CollectionError, OverlapError, UsageError
+from errors import CollectionError, JobNotFound, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
@@ -160,17 +161,24 @@ class JobChange:
     job: Job
     dropped: int = 0  # pending scrobbles cancelled
     in_flight: int = 0  # a batch being sent when the job was cancelled: it is settled, not recalled
+    finished: bool = False  # nothing was left to send: the job was left as it was
 
     def to_json(self) -> dict[str, Any]:
         return {"job": self.job.id, "status": self.job.status, "dropped": self.dropped,
-                "in_flight": self.in_flight}
+                "in_flight": self.in_flight, "finished": self.finished}
 
 
 def job_of(ledger: Ledger, job_id: str) -> Job:
     job = ledger.job(str(job_id).strip())
-    if job is None or job.status == ADDING:
-        raise UsageError(f"no queue job {job_id} (see `scrobble queue list`)")
+    if job is None or job.status == ADDING or job.cleared_at is not None:
+        raise JobNotFound(f"no queue job {str(job_id)[:20]!r} (see `scrobble queue list --all`)")
     return job
+
+
+def is_finished(ledger: Ledger, job: Job) -> bool:
+    """Nothing of the job is left to send or to settle: every scrobble accepted, ignored, failed or cancelled."""
+    counts = ledger.job_counts().get(job.id, Counter())
+    return job.status != ADDING and not counts[PENDING] and not counts[IN_FLIGHT]
 
 
 def set_job_status(app: App, job_id: str, status: str) -> JobChange:
@@ -182,6 +190,10 @@ def set_job_status(app: App, job_id: str, status: str) -> JobChange:
         job = job_of(ledger, job_id)
         if job.status == CANCELLED:
             raise UsageError(f"job {job.id} was cancelled")
+        if status != ACTIVE and is_finished(ledger, job):
+            # A finished job keeps its true story: "done" stays done, not "cancelled". Nothing more will
+            # be sent, which is what a pause or a cancel asks, so this is no failure.
+            return JobChange(job, finished=True)
         job.status = status
         ledger.save_job(job)
         change = JobChange(job)
@@ -191,6 +203,20 @@ def set_job_status(app: App, job_id: str, status: str) -> JobChange:
             change.dropped = len(dropped)
             change.in_flight = len(ledger.entries_of_job(job.id, IN_FLIGHT))
     return change
+
+
+def clear_finished(app: App) -> list[str]:
+    """Take finished jobs off the lists; their scrobbles stay in the ledger, and their numbers are not reused."""
+    ledger = app.ledger
+    cleared = []
+    with ledger.locked():
+        now = app.clock()
+        for job in ledger.jobs().values():
+            if job.cleared_at is None and is_finished(ledger, job):
+                job.cleared_at = now
+                ledger.save_job(job)
+                cleared.append(job.id)
+    return cleared
 
 
 def describe_job(job: Job) -> str:

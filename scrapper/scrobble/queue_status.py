@@ -28,6 +28,11 @@ class JobStatus:
     estimated_finish: float | None = None
     too_long: list[str] = field(default_factory=list)  # albums longer than the window: never sent
 
+    @property
+    def finished(self) -> bool:
+        """Nothing left to send or settle (done, or cancelled with nothing in flight)."""
+        return not self.counts[PENDING] and not self.counts[IN_FLIGHT]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.job.id, "status": self.status, "albums": len(self.job.albums), "tracks": self.tracks,
@@ -75,7 +80,7 @@ def queue_status(app: App, job_id: str | None = None) -> QueueStatus:
     backlog = 0  # sendable scrobbles of the jobs before this one, for the finish estimate
     backlog_seconds = 0
     for job in ledger.jobs().values():
-        if job.status == ADDING or (job_id is not None and job.id != str(job_id).strip()):
+        if job.status == ADDING or job.cleared_at is not None or (job_id is not None and job.id != str(job_id).strip()):
             continue
         c = counts.get(job.id, Counter())
         albums = untimed.get(job.id, {})
