@@ -310,3 +310,26 @@ def test_finished_jobs_core(settings, signed_in, emulator):
         assert queue.clear_finished(app) == ["2"]
     finally:
         app.close()
+
+
+# --- albums show --json: the durations of the plan ------------------------------------------------------
+
+def test_albums_show_json_gives_the_plans_durations(run_cli):
+    shown = _json(run_cli("albums", "show", "channels", "--json"))
+    plan = _json(run_cli("scrobble", "album", "channels", "--dry-run", "--json"))
+    untimed = [t for t in shown["tracks"] if t["duration_source"] == "default"]
+    assert untimed and all(t["duration"] == 180 and t["length"] == "3:00" for t in untimed)
+    planned = plan["scrobbles"]
+    assert [t["duration"] for t in shown["tracks"]] == [s["duration"] for s in planned]
+    text = run_cli("albums", "show", "channels").stdout
+    assert "3:00  default" in text
+
+
+def test_album_view_core(sample_dir):
+    from collection.store import Store
+    from collection.views import album_view
+
+    view = album_view(Store(sample_dir), "2112-814617")
+    data = view.to_json()
+    assert all(isinstance(t["duration"], int) and t["duration"] > 0 for t in data["tracks"])
+    assert [t["length"] for t in data["tracks"]] == [length for length, _ in view.lengths()]
