@@ -333,3 +333,36 @@ def test_album_view_core(sample_dir):
     data = view.to_json()
     assert all(isinstance(t["duration"], int) and t["duration"] > 0 for t in data["tracks"])
     assert [t["length"] for t in data["tracks"]] == [length for length, _ in view.lengths()]
+
+
+# --- a refused scrobble reports other commands' leftovers apart ---------------------------------------
+
+def test_a_refused_album_reports_leftovers_apart(run_cli, signed_in, emulator):
+    assert run_cli("scrobble", "album", "2112", "--finished-at", "1h ago").exit_code == 0
+    emulator.emulator.add_fault({"method": "track.scrobble", "times": 10, "error": 16})
+    first = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Tears", "--at", "5h ago")
+    assert first.exit_code == 75
+    emulator.emulator.clear_faults()
+    refused = run_cli("scrobble", "album", "a kind of magic", "--finished-at", "1h ago", "--json")
+    data = _json(refused)
+    assert refused.exit_code == 1 and "overlaps" in data["refused"]
+    assert data["accepted"] == 0 and data["scrobbles"] == []
+    assert data["leftovers"]["accepted"] == 1 and data["leftovers"]["scrobbles"][0]["track"] == "Tears"
+    text = run_cli("scrobble", "album", "channels", "--finished-at", "1h ago")
+    assert text.exit_code == 1 and "accepted" not in text.stdout  # nothing of this listening was sent
+    assert len(scrobbles(emulator)) == 7
+
+
+def test_send_result_core():
+    from scrobble.ledger import ACCEPTED, PENDING, Entry
+    from scrobble.send import SendResult
+
+    def entry(i: int, status: str) -> Entry:
+        return Entry(id=str(i), artist="A", track=f"t{i}", album="", album_artist="", timestamp=1_700_000_000 + i,
+                     duration=180, status=status)
+
+    result = SendResult(scrobbles=[entry(1, ACCEPTED)], leftovers=[entry(2, ACCEPTED), entry(3, PENDING)])
+    data = result.to_json()
+    assert (data["accepted"], data["deferred"]) == (1, 0)
+    assert (data["leftovers"]["accepted"], data["leftovers"]["deferred"]) == (1, 1)
+    assert result.exit_status == 75  # a leftover still waits

@@ -14,7 +14,7 @@ from cli.output import emit_json, plural, progress_bar
 from collection.duration_format import format_duration
 from errors import ExitStatus
 from scrobble import send
-from scrobble.ledger import ACCEPTED, FAILED, IGNORED
+from scrobble.ledger import ACCEPTED, FAILED, IGNORED, Entry
 from scrobble.planner import Plan
 from scrobble.send import SendResult
 from scrobble.timeparse import local_clock, parse_span, parse_time
@@ -46,6 +46,20 @@ def render_plan(plan: Plan) -> None:
         click.echo(f"  {plural(untimed, 'track')} without a known length: 3:00 each (default)")
 
 
+def _entry_line(e: Entry) -> None:
+    line = f"{local_clock(e.timestamp)[11:]}  {e.artist} — {e.track}"
+    if e.status == ACCEPTED:
+        fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
+        click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
+    elif e.status == IGNORED:
+        click.echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
+    elif e.status == FAILED:
+        click.echo(f"  FAILED    {line}: {e.message}")
+    else:
+        why = "daily limit reached" if e.deferred else "kept for the next run"
+        click.echo(f"  waiting   {line}: {why}")
+
+
 def render_result(result: SendResult, as_json: bool) -> ExitStatus:
     if as_json:
         emit_json(result.to_json())
@@ -57,17 +71,7 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
             click.echo(f"  this listening was recorded before and not yet sent: sending its {result.kept} "
                        "scrobbles, not a second copy")
         for e in result.scrobbles:
-            line = f"{local_clock(e.timestamp)[11:]}  {e.artist} — {e.track}"
-            if e.status == ACCEPTED:
-                fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
-                click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
-            elif e.status == IGNORED:
-                click.echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
-            elif e.status == FAILED:
-                click.echo(f"  FAILED    {line}: {e.message}")
-            else:
-                why = "daily limit reached" if e.deferred else "kept for the next run"
-                click.echo(f"  waiting   {line}: {why}")
+            _entry_line(e)
         data = result.to_json()
         summary = f"{data['accepted']} accepted, {data['ignored']} ignored"
         if data["deferred"]:
@@ -76,6 +80,14 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
             summary += f" ({result.reconciled} confirmed on Last.fm after an unanswered send)"
         if result.scrobbles or not result.refused:
             click.echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
+        if result.leftovers:
+            left = data["leftovers"]
+            click.echo(f"also sent what earlier commands left: {left['accepted']} accepted, {left['ignored']} "
+                       f"ignored" + (f", {left['deferred']} kept for later" if left["deferred"] else ""))
+            for e in result.leftovers:
+                _entry_line(e)
+            if not result.scrobbles and result.refused:
+                click.echo(f"{plural(result.requests, 'request')} to Last.fm")
     for problem in (result.stopped, result.refused):
         if problem is not None:
             click.echo(f"error: {problem}", err=True)
