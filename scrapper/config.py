@@ -29,6 +29,7 @@ class Settings:
     api_secret: str = field(default="", repr=False)
     username: str = ""
     api_url: str = DEFAULT_API_URL
+    auth_url: str = ""  # the site whose /api/auth/ page approves a sign-in (default: follows api_url)
     ca_bundle: str | None = None
     timeout: float = 20.0
     daily_cap: int | None = None
@@ -134,6 +135,7 @@ def load_settings(
         api_secret=pick("LASTFM_API_SECRET", "api_secret"),
         username=pick("LASTFM_USERNAME", "username"),
         api_url=pick("LASTFM_API_URL", "api_url", DEFAULT_API_URL),
+        auth_url=pick("LASTFM_AUTH_URL", "auth_url"),
         ca_bundle=pick("LASTFM_CA_BUNDLE", "ca_bundle") or None,
         timeout=number("LASTFM_TIMEOUT", "timeout", 20.0, 600),
         retry_delay=number("RUSSFM_RETRY_DELAY", "retry_delay", 2.0, 600),
@@ -143,6 +145,8 @@ def load_settings(
         verbose=verbose,
         quiet=quiet,
     )
+    if settings.auth_url and not settings.auth_url.startswith(("https://", "http://")):
+        raise ConfigError(f"LASTFM_AUTH_URL must be an http(s):// address, got {settings.auth_url[:60]!r}")
     if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
         raise ConfigError(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
     return settings

@@ -366,3 +366,48 @@ def test_send_result_core():
     assert (data["accepted"], data["deferred"]) == (1, 0)
     assert (data["leftovers"]["accepted"], data["leftovers"]["deferred"]) == (1, 1)
     assert result.exit_status == 75  # a leftover still waits
+
+
+# --- signing in: plain words, an honest "already", the approval page's site -----------------------------
+
+def test_login_while_signed_in_says_so(run_cli, signed_in, emulator, state_dir: Path):
+    before = (state_dir / "session.json").read_text()
+    result = run_cli("lastfm", "login", "--no-browser")
+    assert result.exit_code == 0 and "already signed in to Last.fm as vinylfan" in result.stdout
+    assert "lastfm logout" in result.stdout and (state_dir / "session.json").read_text() == before
+    assert emulator.emulator.request_counts()["total"] == 0
+
+
+def test_the_approval_page_follows_the_endpoint(lastfm_env, emulator, monkeypatch):
+    import re
+    import signal
+
+    from tests.conftest import finish, spawn
+
+    process = spawn(lastfm_env, "lastfm", "login", "--no-browser", "--poll-every", "0.2")
+    line = ""
+    for _ in range(3):
+        line = process.stdout.readline()
+        if "token=" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    finish(process)
+    site = lastfm_env["LASTFM_API_URL"].split("/2.0")[0].rstrip("/")
+    assert re.search(rf"{re.escape(site)}/api/auth/\?api_key=\w+&token=[0-9a-f]{{32}}", line), line
+
+
+def test_approval_site_core(settings):
+    from dataclasses import replace
+
+    from config import DEFAULT_API_URL
+    from lastfm.client import approval_site
+
+    assert approval_site(replace(settings, api_url=DEFAULT_API_URL)) == "https://www.last.fm"
+    assert approval_site(replace(settings, api_url="https://127.0.0.1:8443/2.0/")) == "https://127.0.0.1:8443"
+    assert approval_site(replace(settings, auth_url="https://example.org/")) == "https://example.org"
+
+
+def test_a_bad_approval_site_is_refused(run_cli, lastfm_env, monkeypatch):
+    monkeypatch.setenv("LASTFM_AUTH_URL", "javascript:alert(1)")
+    result = run_cli("lastfm", "login", "--no-browser")
+    assert result.exit_code == 1 and "LASTFM_AUTH_URL" in result.stderr
