@@ -411,3 +411,74 @@ def test_a_bad_approval_site_is_refused(run_cli, lastfm_env, monkeypatch):
     monkeypatch.setenv("LASTFM_AUTH_URL", "javascript:alert(1)")
     result = run_cli("lastfm", "login", "--no-browser")
     assert result.exit_code == 1 and "LASTFM_AUTH_URL" in result.stderr
+
+
+# --- progress bars: totals, a label, an honest rate ------------------------------------------------------
+
+def _stderr_on_a_terminal(env: dict, *args: str) -> tuple[int, str]:
+    """Run main.py with stderr on a pseudo-terminal (where bars are drawn); its exit status and what it drew."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from tests.conftest import REPO
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))  # a terminal of 160 columns
+    process = subprocess.Popen([sys.executable, "main.py", *args], cwd=REPO / "scrapper", env=os.environ | env,
+                               stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    out, _ = process.communicate(timeout=120)
+    os.close(master)
+    return process.returncode, out + drawn.decode("utf-8", "replace")
+
+
+def test_the_queue_bar_has_a_label_a_total_and_an_eta(lastfm_env, signed_in, emulator):
+    from tests.conftest import finish, spawn
+
+    env = {**lastfm_env, "RUSSFM_CONFIG": ""}
+    assert finish(spawn(env, "scrobble", "queue", "add", "--all"))[0] == 0
+    code, drawn = _stderr_on_a_terminal(env, "scrobble", "queue", "run", "--max", "120")
+    assert code == 0, drawn
+    bar = drawn[drawn.index("\rqueue run:"):]
+    assert "0/120 [" in bar and "<" in bar  # label, total, and the time left after the elapsed time
+
+
+def test_expected_sends_core(settings, signed_in, emulator):
+    from dataclasses import replace
+
+    from app import App
+    from scrobble import queue
+    from scrobble.queue_run import expected_sends
+
+    app = App(replace(settings, daily_cap=10))
+    try:
+        assert expected_sends(app) == 0
+        queue.add_job(app, ["2112-814617"], False, queue.Filters(), queue.QueueOptions())
+        assert expected_sends(app) == 6 and expected_sends(app, max_items=4) == 4
+        queue.add_job(app, ["a-kind-of-magic-453215"], False, queue.Filters(), queue.QueueOptions())
+        assert expected_sends(app) == 8 and expected_sends(app, cap_override=7) == 7
+        queue.set_job_status(app, "1", "paused")
+        assert expected_sends(app) == 2
+    finally:
+        app.close()
+
+
+def test_the_sync_bar_has_a_label_and_a_total(lastfm_env, signed_in, emulator):
+    emulator.emulator.generate_history("vinylfan", 450, span_days=5, seed=4)
+    code, drawn = _stderr_on_a_terminal({**lastfm_env, "RUSSFM_CONFIG": ""}, "lastfm", "sync")
+    assert code == 0, drawn
+    assert "\rlastfm sync:" in drawn and "/3 [" in drawn, drawn

@@ -44,7 +44,7 @@ def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: boo
     """
     age = parse_span(max_age, MAX_AGE_LIMIT)
     total = len(albums) or len(app.store.index())
-    bar = progress_bar(app.settings, total, "album", as_json)
+    bar = progress_bar(app.settings, total, "album", as_json, label="lastfm-enhance")
     plain = bar is None and plain_progress(app.settings, as_json)
 
     def on_album(outcome: AlbumOutcome) -> None:

@@ -30,7 +30,7 @@ def _synced(app: App, full: bool, as_json: bool) -> SyncResult:
         if bar is None or done <= bar.n:  # the first page of a copy (new, resumed, or the catch-up after it)
             if bar is not None:
                 bar.close()
-            bar = progress_bar(app.settings, expected, "page", as_json)
+            bar = progress_bar(app.settings, expected, "page", as_json, label="lastfm sync")
             if bar is None:
                 return
             # Pages done by an earlier run do not count for the estimate.

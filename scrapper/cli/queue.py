@@ -9,12 +9,12 @@ import click
 from app import App
 from cli.group import AppGroup, error_line, logged_command
 from cli.options import json_option, medium_options, pass_app, time_of_day_options, timing_options
-from cli.output import emit_json, log_stamp, plain_progress, plural, progress_bar
+from cli.output import bars_shown, emit_json, log_stamp, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
 from scrobble.daily_cap import forget_learned_cap
 from scrobble.ledger import ACTIVE, CANCELLED, PAUSED
-from scrobble.queue_run import RunResult, run_queue
+from scrobble.queue_run import RunResult, expected_sends, run_queue
 from scrobble.queue_status import queue_status
 from scrobble.timeparse import local_clock, parse_span, parse_time
 
@@ -147,7 +147,9 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
     """
     seconds = parse_span(for_, MAX_RUN_SECONDS) if for_ else None
     plain = plain_progress(app.settings, as_json)
-    bar = progress_bar(app.settings, None, "scrobble", as_json)
+    # The total (what is due, within the cap) is counted only when a bar is drawn.
+    bar = progress_bar(app.settings, expected_sends(app, max_items, daily_cap), "scrobble", as_json,
+                       label="queue run") if bars_shown(app.settings, as_json) else None
 
     def on_batch(count: int) -> None:
         if bar is not None:

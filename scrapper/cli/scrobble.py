@@ -157,7 +157,7 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
         if not as_json:
             click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
                        f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
-        bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json)
+        bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json, label="scrobble")
 
     try:
         result = send.scrobble_album(app, album, options, force, on_plan=announce,

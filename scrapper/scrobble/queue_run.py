@@ -181,6 +181,18 @@ def _pending(ledger: Ledger) -> int:
         ledger.count(PENDING, outside_queue=True)
 
 
+def expected_sends(app: App, max_items: int | None = None, cap_override: int | None = None) -> int:
+    """About how many scrobbles a run would send now: what is due, within the cap and --max. For a progress
+    bar's total only; what is sent is decided batch by batch under the send lock."""
+    ledger = app.ledger
+    now = app.clock()
+    due = {j.id for j in due_jobs(ledger, now)}
+    waiting = ledger.count(PENDING, outside_queue=True) + \
+        sum(c[PENDING] for job, c in ledger.job_counts().items() if job in due)
+    budget, _ = budget_left(daily_cap(app.settings, ledger, now, cap_override), ledger, now)
+    return min(waiting, budget, max_items if max_items is not None else waiting)
+
+
 def _nothing_to_do(app: App, selection: QueueSelection) -> bool:
     """Whether this run can end without Last.fm: nothing in flight, and nothing due or no room in the cap."""
     ledger = app.ledger
