@@ -97,6 +97,9 @@ def test_the_crontab_line_names_the_virtual_environment(run_cli):
     assert "none of your environment" in " ".join(text.split()) and "config file" in text
 
 
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d"  # local time with its offset from UTC
+
+
 def test_queue_run_quiet_prints_nothing_when_nothing_is_due(run_cli, signed_in, emulator):
     idle = run_cli("-q", "scrobble", "queue", "run")
     assert idle.exit_code == 0 and idle.stdout == "" and idle.stderr == ""
@@ -116,7 +119,7 @@ def test_error_lines_of_cron_carry_the_time(lastfm_env, emulator, tmp_path: Path
     assert finish(spawn(env, "scrobble", "queue", "add", "2112"))[0] == 0
     code, out, err = finish(spawn(env, "scrobble", "queue", "run", "-q"))  # never signed in
     assert code == 1 and out == ""
-    assert re.fullmatch(r"\S*\d{4}-\d\d-\d\d\S* (\d\d:\d\d:\d\d \S+ )?error: not signed in to Last\.fm.*\n", err), err
+    assert re.fullmatch(STAMP + r" error: not signed in to Last\.fm.*\n", err), err
     code, out, err = finish(spawn(env, "scrobble", "album", "2112", "--dry-run", "--tracks", "99"))
     assert code == 2 and err.startswith("error: ")  # other commands keep plain error lines
 
@@ -482,3 +485,44 @@ def test_the_sync_bar_has_a_label_and_a_total(lastfm_env, signed_in, emulator):
     code, drawn = _stderr_on_a_terminal({**lastfm_env, "RUSSFM_CONFIG": ""}, "lastfm", "sync")
     assert code == 0, drawn
     assert "\rlastfm sync:" in drawn and "/3 [" in drawn, drawn
+
+
+# --- times: local with the zone shown in text, UTC in JSON ----------------------------------------------
+
+def test_text_shows_local_time_with_its_zone(run_cli, signed_in, emulator, monkeypatch):
+    import re
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30, all year
+    time.tzset()
+    try:
+        plan = run_cli("scrobble", "album", "2112", "--dry-run", "--finished-at", "2h ago").stdout
+        assert re.search(STAMP + r" → \d\d:\d\d:\d\d\n", plan) and "+05:30" in plan
+        assert run_cli("scrobble", "queue", "add", "2112", "--at", "30m ago").exit_code == 0
+        run = run_cli("scrobble", "queue", "run").stdout
+        assert re.search(STAMP + " queue run: 6 accepted", run) and "+05:30 queue run" in run
+        listing = run_cli("scrobble", "queue", "list", "--all").stdout
+        assert "+05:30" in listing and "Z" not in listing
+        history = run_cli("scrobble", "history").stdout
+        assert "+05:30" in history
+        data = _json(run_cli("scrobble", "queue", "status", "--json"))
+        assert data["jobs"][0]["created_at"].endswith("Z")  # JSON stays UTC
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_local_clock_core(monkeypatch):
+    import time
+
+    from scrobble.timeparse import local_clock, local_time, parse_time
+
+    monkeypatch.setenv("TZ", "America/Sao_Paulo")  # -03:00
+    time.tzset()
+    try:
+        assert local_clock(1_800_000_000) == "2027-01-15 05:00:00-03:00"
+        assert local_time(1_800_000_000) == "05:00:00"
+        assert parse_time(local_clock(1_800_000_000), 1_800_000_100) == 1_800_000_000  # pasted back in
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -197,7 +197,7 @@ def lastfm_recent(app: App, limit: int, as_json: bool) -> None:
     if not result.plays:
         click.echo(f"{result.user} has no scrobbles")
     for play in result.plays:
-        when = "now playing     " if play.timestamp is None else local_clock(play.timestamp)[:16]
+        when = f"{'now playing':<25}" if play.timestamp is None else local_clock(play.timestamp)
         album = f" ({play.album})" if play.album else ""
         owned = f"  [{play.slug}]" if play.slug else ""
         click.echo(f"{when}  {play.artist} — {play.track}{album}{owned}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from config import Settings
-from scrobble.timeparse import iso_utc
+from scrobble.timeparse import local_clock
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -43,8 +43,8 @@ def plain_progress(settings: Settings, as_json: bool = False) -> bool:
 
 
 def log_stamp(ts: float) -> str:
-    """The time at the start of a line a log keeps (cron's summaries and errors)."""
-    return iso_utc(ts) or ""
+    """The time at the start of a line a log keeps (cron's summaries and errors): local, zone shown."""
+    return local_clock(ts)
 
 
 def plural(count: int, word: str) -> str:

@@ -199,12 +199,12 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
             click.echo(f"    ignored {count}: {reason}")
         if j.waiting:
             click.echo(f"    waiting: {j.waiting.replace('_', ' ')}"
-                       + (f" until {data['next_send_at']}" if data["next_send_at"] else ""))
+                       + (f" until {local_clock(j.next_send_at)}" if j.next_send_at else ""))
         for slug in j.too_long:
             click.echo(f"    {slug}: longer than Last.fm's 14-day window; it cannot be sent (cancel the job "
                        "or queue its sides apart)")
-        if data["estimated_finish"]:
-            click.echo(f"    estimated finish: {data['estimated_finish']}")
+        if j.estimated_finish:
+            click.echo(f"    estimated finish: {local_clock(j.estimated_finish)}")
 
 
 @queue.command("list")

@@ -17,7 +17,7 @@ from scrobble import send
 from scrobble.ledger import ACCEPTED, FAILED, IGNORED, Entry
 from scrobble.planner import Plan
 from scrobble.send import SendResult
-from scrobble.timeparse import local_clock, parse_span, parse_time
+from scrobble.timeparse import local_clock, local_time, parse_span, parse_time
 
 
 @click.group(cls=AppGroup)
@@ -34,10 +34,10 @@ def render_plan(plan: Plan) -> None:
     total = plan.finished_at - plan.started_at
     click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
     click.echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
-               f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
+               f"{local_clock(plan.started_at)} → {local_time(plan.finished_at)}")
     for s in plan.scrobbles:
         artist = f"{s.artist} — " if s.artist != plan.album_artist else ""
-        click.echo(f"{s.track_number:>3}  {s.position:<6} {local_clock(s.timestamp)[11:]}  "
+        click.echo(f"{s.track_number:>3}  {s.position:<6} {local_time(s.timestamp)}  "
                    f"{format_duration(s.duration):>7}  {s.duration_source:<8} {artist}{s.track}")
     for title, reason in plan.skipped:
         click.echo(f"  left out: {title} ({reason})")
@@ -47,7 +47,7 @@ def render_plan(plan: Plan) -> None:
 
 
 def _entry_line(e: Entry) -> None:
-    line = f"{local_clock(e.timestamp)[11:]}  {e.artist} — {e.track}"
+    line = f"{local_time(e.timestamp)}  {e.artist} — {e.track}"
     if e.status == ACCEPTED:
         fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
         click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
@@ -156,7 +156,7 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
         nonlocal bar
         if not as_json:
             click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
-                       f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
+                       f"{local_clock(plan.started_at)} → {local_time(plan.finished_at)}")
         bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json, label="scrobble")
 
     try:
@@ -222,7 +222,7 @@ def scrobble_history(app: App, limit: int, as_json: bool) -> None:
     if not entries:
         click.echo("the ledger is empty")
     for e in entries:
-        when = local_clock(e.timestamp) if e.timed else "not yet timed      "
+        when = local_clock(e.timestamp) if e.timed else f"{'not yet timed':<25}"
         reason = f" ({e.to_json()['reason']})" if e.status == IGNORED else ""
         job = f"  [queue job {e.job}]" if e.job else ""
         click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}")

@@ -23,7 +23,7 @@ from errors import CollectionError, JobNotFound, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
-from scrobble.timeparse import iso_utc, local_clock
+from scrobble.timeparse import local_clock, local_time
 
 
 def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[LookupProblem]]:
@@ -131,7 +131,7 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
             clash = [] if options.force else ledger.overlapping(start, start + total)
             if clash:
                 raise OverlapError(
-                    f"these albums ({local_clock(start)}–{local_clock(start + total)[11:]}) overlap "
+                    f"these albums ({local_clock(start)}–{local_time(start + total)}) overlap "
                     f"{clash[0].artist} — {clash[0].track} at {local_clock(clash[0].timestamp)}; "
                     "give another time, or --force")
             for _, rows, span in chosen:
@@ -220,5 +220,5 @@ def clear_finished(app: App) -> list[str]:
 
 
 def describe_job(job: Job) -> str:
-    when = f", not before {iso_utc(job.scheduled_at)}" if job.scheduled_at else ""
+    when = f", not before {local_clock(job.scheduled_at)}" if job.scheduled_at else ""
     return f"timed {job.timing}{when}"

@@ -38,7 +38,7 @@ from scrobble.planner import (
 )
 from scrobble.sender import BATCH_SIZE, SETTLE_MARGIN, Sender, SendLog
 from scrobble.sendlock import interactive_turn
-from scrobble.timeparse import local_clock
+from scrobble.timeparse import local_clock, local_time
 
 MAX_TRACK_SECONDS = 6 * 3600
 
@@ -89,7 +89,7 @@ def record_plan(ledger: Ledger, plan: Plan, force: bool = False) -> Recorded:
                 return out
             first = clash[0]
             out.refused = OverlapError(
-                f"this listening ({local_clock(plan.started_at)}–{local_clock(plan.finished_at)[11:]}) overlaps "
+                f"this listening ({local_clock(plan.started_at)}–{local_time(plan.finished_at)}) overlaps "
                 f"{describe(first)}{f' and {len(clash) - 1} more' if len(clash) > 1 else ''}; "
                 "nobody plays two records at once: give another time, or --force")
             return out
