@@ -526,3 +526,78 @@ def test_local_clock_core(monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+# --- queue add --hours: records only within chosen hours, with gaps between them ------------------------
+
+def _albums_placed(state_dir: Path) -> list[tuple[int, int, str]]:
+    """(start, end, slug) of each timed album of the queue, earliest first."""
+    with Ledger(state_dir) as ledger:
+        entries = [e for e in ledger.latest(100_000) if e.timed and e.job]
+    albums: dict[tuple[str, str], tuple[int, int]] = {}
+    for e in entries:
+        start, end = albums.get((e.job, e.slug), (e.timestamp, e.timestamp + e.duration))
+        albums[(e.job, e.slug)] = (min(start, e.timestamp), max(end, e.timestamp + e.duration))
+    return sorted((start, end, slug) for (_, slug), (start, end) in albums.items())
+
+
+def test_queue_add_hours_places_albums_only_then(run_cli, signed_in, emulator, state_dir, monkeypatch):
+    import time
+    from datetime import datetime
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        added = _json(run_cli("scrobble", "queue", "add", "--all", "--hours", "18-01", "--json"))
+        assert added["albums"] == 14
+        job = _json(run_cli("scrobble", "queue", "status", "--json"))["jobs"][0]
+        assert job["hours"] == [18, 1] and job["gap"] == 600
+        data = _json(run_cli("scrobble", "queue", "run", "--json"))
+        assert data["accepted"] > 0
+        placed = _albums_placed(state_dir)
+        assert len(placed) >= 5
+        for start, end, slug in placed:
+            begin = datetime.fromtimestamp(start)
+            assert begin.hour >= 18 or begin.hour < 1, (slug, begin)
+            last = datetime.fromtimestamp(end - 1)
+            assert last.hour >= 18 or last.hour < 1, (slug, last)
+        for (_, end, _), (start, _, _) in zip(placed, placed[1:]):
+            assert start - end >= 600  # ten minutes at least between records
+        text = run_cli("scrobble", "queue", "add", "2112", "--force", "--hours", "18-01", "--gap", "5m").stdout
+        assert "within 18:00–01:00, 5 min between albums" in text
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    bad = run_cli("scrobble", "queue", "add", "2112", "--hours", "evenings")
+    assert bad.exit_code == 2 and "18-01" in bad.stderr
+    both = run_cli("scrobble", "queue", "add", "2112", "--hours", "18-01", "--finished-at", "20:00")
+    assert both.exit_code == 2 and "one or the other" in both.stderr
+
+
+def test_hours_core(monkeypatch):
+    import time
+
+    import pytest
+
+    from errors import UsageError
+    from scrobble.hours import Hours, parse_hours, place_within
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert parse_hours("18-01") == Hours(18, 1) and parse_hours("9-17").seconds == 8 * 3600
+        assert parse_hours("20:00-24:00") == Hours(20, 24) and Hours(18, 1).seconds == 7 * 3600
+        for bad in ("18", "25-3", "7-7"):
+            with pytest.raises(UsageError):
+                parse_hours(bad)
+        day = 1_800_057_600  # 2027-01-16 00:00 UTC
+        windows = Hours(18, 1).windows(day, day + 2 * 86400)
+        assert windows[0] == (day, day + 3600) and windows[1] == (day + 18 * 3600, day + 25 * 3600)
+        gaps = [(day, day + 2 * 86400)]
+        first = place_within(gaps, 3000, windows, 600)
+        second = place_within(gaps, 3000, windows, 600)
+        assert first == day + 600 and second == day + 18 * 3600 + 600  # the first stretch is full
+        assert place_within(gaps, 8 * 3600, windows, 600) is None  # longer than the hours: never placed
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

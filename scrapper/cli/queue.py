@@ -13,12 +13,14 @@ from cli.output import bars_shown, emit_json, log_stamp, plain_progress, plural,
 from errors import ExitStatus
 from scrobble import queue as jobs
 from scrobble.daily_cap import forget_learned_cap
+from scrobble.hours import parse_hours
 from scrobble.ledger import ACTIVE, CANCELLED, PAUSED
 from scrobble.queue_run import RunResult, expected_sends, run_queue
 from scrobble.queue_status import queue_status
 from scrobble.timeparse import local_clock, parse_span, parse_time
 
 MAX_RUN_SECONDS = 7 * 86400
+MAX_GAP = 6 * 3600
 
 
 @click.group("queue", cls=AppGroup)
@@ -57,6 +59,9 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
               help="Also a record that is not in the collection, from Last.fm (one request each; repeat for more).")
 @time_of_day_options
 @click.option("--at", "at", help="Send nothing before this time (scheduled scrobbling).")
+@click.option("--hours", help="Place the albums only within these hours of each day, local time: 18-01 is "
+                              "6 pm to 1 am (10 minutes between albums unless --gap says otherwise).")
+@click.option("--gap", help="Time left free before each album placed, e.g. 5m (default: 10m with --hours, else 0).")
 @timing_options
 @medium_options
 @click.option("--force", is_flag=True, help="Queue albums already waiting in another job; allow overlaps.")
@@ -64,7 +69,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @pass_app
 def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None, genre: str | None,
               fmt: str | None, year: str | None, added_since: str | None, added_before: str | None, limit: int | None,
-              lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None, side_gap: int,
+              lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None,
+              hours: str | None, gap: str | None, side_gap: int,
               include_short: bool, medium: str | None, split_index: bool, force: bool, as_json: bool) -> ExitStatus:
     """Queue ALBUMS, or albums chosen by filters, as one job.
 
@@ -74,7 +80,9 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
 
     By default each album is timed when it is sent: laid into free listening
     time before that moment, never in the future, never older than 14 days,
-    never overlapping another listen.
+    never overlapping another listen. --hours keeps the albums to the hours
+    you really listen (with a gap between albums): believable, but slower,
+    since each day then holds only those hours of music.
 
     \b
     Examples:
@@ -82,6 +90,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
       python main.py scrobble queue add rush 2112
       python main.py scrobble queue add --genre "Prog Rock" --added-since 2024-01-01
       python main.py scrobble queue add --all
+      python main.py scrobble queue add --all --hours 18-01
       python main.py scrobble queue add 814617 --at "2026-12-01T09:00"
       python main.py scrobble queue add --lastfm "Rush" "Moving Pictures"
     """
@@ -91,6 +100,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         finished_at=parse_time(finished_at, now) if finished_at else None,
         at=parse_time(at, now) if at else None,
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
+        hours=parse_hours(hours) if hours else None, gap=parse_span(gap, MAX_GAP) if gap else None,
     )
     filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit, year=year)
     result = jobs.add_job(app, list(albums), every, filters, options, list(lastfm))

@@ -21,6 +21,7 @@ from collection.lookup import LookupProblem, load_album, resolve_words
 from collection.store import Store, entry_slug
 from errors import CollectionError, JobNotFound, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
+from scrobble.hours import DEFAULT_GAP, Hours, hours_of
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
 from scrobble.timeparse import local_clock, local_time
@@ -48,6 +49,8 @@ class QueueOptions:
     include_short: bool = False
     medium: str | None = None
     split_index: bool = False
+    hours: Hours | None = None  # place the albums only within these hours of each day
+    gap: int | None = None  # seconds free before each album (default: 10 minutes with hours, else none)
 
 
 @dataclass
@@ -95,6 +98,9 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
     when it is sent. Records from Last.fm (`lastfm`) cost one cached album.getInfo each."""
     if options.started_at is not None and options.finished_at is not None:
         raise UsageError("give --started-at or --finished-at, not both")
+    if (options.hours or options.gap) and (options.started_at is not None or options.finished_at is not None):
+        raise UsageError("--hours and --gap choose when albums are placed; --finished-at and --started-at fix "
+                         "it: give one or the other")
     now = app.clock()
     loaders, problems = _records(app, albums, every, filters, lastfm or [])
     result = AddResult(job=None, errors=[str(p) for p in problems],
@@ -138,8 +144,10 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
                 for row in rows:
                     row["timestamp"] = start + row["offset"]
                 start += span
+        gap = options.gap if options.gap is not None else (DEFAULT_GAP if options.hours else 0)
         job = Job(id=ledger.next_job_id(), created_at=now, status=ADDING, albums=[s for s, _, _ in chosen],
-                  scheduled_at=options.at, timing="fixed" if fixed else "when sent")
+                  scheduled_at=options.at, timing="fixed" if fixed else "when sent",
+                  hours=options.hours.to_list() if options.hours else None, gap=gap)
         ledger.save_job(job)
         entries = ledger.add([{**row, "job": job.id} for _, rows, _ in chosen for row in rows])
         # Albums whose every scrobble already stood (a fixed time given twice) hold nothing in this job.
@@ -221,4 +229,7 @@ def clear_finished(app: App) -> list[str]:
 
 def describe_job(job: Job) -> str:
     when = f", not before {local_clock(job.scheduled_at)}" if job.scheduled_at else ""
-    return f"timed {job.timing}{when}"
+    hours = hours_of(job.hours)
+    within = f", within {hours.describe()}" if hours else ""
+    gap = f", {job.gap // 60} min between albums" if job.gap else ""
+    return f"timed {job.timing}{within}{gap}{when}"
