@@ -601,3 +601,63 @@ def test_hours_core(monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+# --- albums pick: never a missing file or a record played today; plays are listens ---------------------
+
+def test_pick_skips_missing_files_and_records_played_today(run_cli, signed_in, emulator, data_copy: Path):
+    import shutil
+
+    from tests.test_history import add
+
+    def pick(*args: str):
+        return run_cli("--data-dir", str(data_copy), "albums", "pick", "--artist", "rush", *args)
+
+    shutil.rmtree(data_copy / "album" / "a-farewell-to-kings-6951528")
+    assert run_cli("--data-dir", str(data_copy), "scrobble", "album", "2112", "--finished-at", "1m ago",
+                   ).exit_code == 0
+    picked = {_json(pick("--json", "--seed", str(seed)))["slug"] for seed in range(20)}
+    assert picked == {"a-farewell-to-kings-40th-anniversary-limited-edition-super-deluxe-11255606"}
+    now = int(__import__("time").time())
+    # The box was played through twice long ago, and once more today on another player.
+    add(emulator, *[(now - 40 * 86400 + 240 * i, "Rush", f"Track {i}", "A Farewell To Kings") for i in range(8)],
+        *[(now - 30 * 86400 + 240 * i, "Rush", f"Track {i}", "A Farewell To Kings") for i in range(8)])
+    assert run_cli("--data-dir", str(data_copy), "lastfm", "sync").exit_code == 0
+    listed = _json(run_cli("--data-dir", str(data_copy), "albums", "list", "--artist", "rush", "--json"))
+    plays = {a["slug"]: a["plays"] for a in listed["albums"]}
+    assert plays["a-farewell-to-kings-40th-anniversary-limited-edition-super-deluxe-11255606"] == 2  # not 16
+    assert plays["2112-814617"] == 1  # six tracks, one listen
+    chosen = _json(pick("--json", "--seed", "1"))
+    assert chosen["plays"] == 2 and "played 2 times" in chosen["reasons"]
+    add(emulator, (now - 600, "Rush", "Xanadu", "A Farewell To Kings"))
+    assert run_cli("--data-dir", str(data_copy), "lastfm", "sync").exit_code == 0
+    nothing = pick()
+    assert nothing.exit_code == 1
+    assert "1 without an album file" in nothing.stderr and "2 played today" in nothing.stderr
+
+
+def test_listens_core(settings, emulator):
+    import time
+    from dataclasses import replace
+
+    from app import App
+    from history.archive import Archive
+    from history.sync import sync
+    from tests.conftest import USER
+    from tests.test_history import add
+
+    now = int(time.time())
+    add(emulator, *[(now - 5 * 86400 + 300 * i, "Rush", f"2112 part {i}", "2112") for i in range(7)],
+        (now - 5 * 86400 + 300 * 6 + 3601, "Rush", "Tears", "2112"),  # over an hour later: a second listen
+        (now - 86400, "Queen", "One Vision", "A Kind Of Magic"))
+    app = App(replace(settings, username=USER))
+    try:
+        sync(app)
+        with Archive.finished(settings.state_dir) as archive:
+            archive.refresh_matches(app.store)
+            listened = archive.records_listened(3600)
+            tracks = archive.records_played()
+    finally:
+        app.close()
+    assert listened["2112-814617"] == (now - 5 * 86400 + 300 * 6 + 3601, 2) and tracks["2112-814617"][1] == 8
+    assert listened["a-kind-of-magic-453215"][1] == 1
