@@ -189,10 +189,10 @@ def test_a_damaged_state_file_is_one_line(lastfm_env, state_dir: Path, name: str
 
 @pytest.mark.parametrize("text, words", [
     ('{"lastfm": {"timeout": ' + "1" * 5000 + "}}", "not valid JSON"),
-    ('{"lastfm": {"timeout": ' + "1" * 400 + "}}", "must be a number"),
+    ('{"lastfm": {"daily_cap": ' + "1" * 400 + "}}", "must be a number"),
     ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
     ('{"lastfm": {"daily_cap": 0.5}}', "whole number"),
-    ('{"lastfm": {"timeout": "nan"}}', "above 0"),
+    ('{"lastfm": {"daily_cap": "nan"}}', "above 0"),
     ('{"lastfm": {"stats": "perhaps"}}', "true or false"),
     ('{"lastfm": []}', "must be an object"),
 ])

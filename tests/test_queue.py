@@ -70,7 +70,7 @@ def test_add_reports_bad_albums_and_queues_the_rest(run_cli, lastfm_env, data_co
                      "a-kind-of-magic-453215")
     assert result.exit_code == 1
     assert "invalid JSON" in result.stderr and "no such thing" in result.stderr
-    assert "job 1: 1 albums, 2 tracks queued" in result.stdout
+    assert "job 1: 1 album, 2 tracks queued" in result.stdout
     usage = run_cli("scrobble", "queue", "add", "--added-since", "yesterday")
     assert usage.exit_code == 2
     assert run_cli("scrobble", "queue", "add").exit_code == 2

@@ -661,3 +661,102 @@ def test_listens_core(settings, emulator):
         app.close()
     assert listened["2112-814617"] == (now - 5 * 86400 + 300 * 6 + 3601, 2) and tracks["2112-814617"][1] == 8
     assert listened["a-kind-of-magic-453215"][1] == 1
+
+
+# --- small things: -v, a bad timeout offline, one line per failure, plurals, --version, no arguments, live JSON
+
+def test_verbose_names_the_folders_in_use(run_cli, lastfm_env, state_dir: Path):
+    result = run_cli("-v", "albums", "show", "2112")
+    assert result.exit_code == 0
+    assert f"config file none; data folder " in result.stderr and f"state folder {state_dir.resolve()}" in result.stderr
+    assert "config file" not in run_cli("albums", "show", "2112").stderr
+
+
+def test_a_bad_timeout_stops_only_what_talks_to_lastfm(run_cli, lastfm_env, monkeypatch):
+    monkeypatch.setenv("LASTFM_TIMEOUT", "-1")
+    for args in (["albums", "show", "2112"], ["scrobble", "album", "2112", "--dry-run"], ["albums", "list"],
+                 ["scrobble", "queue", "status"]):
+        assert run_cli(*args).exit_code == 0, args
+    online = run_cli("lastfm", "search", "moving pictures")
+    assert online.exit_code == 1 and online.stderr == (
+        "error: LASTFM_TIMEOUT must be above 0 and at most 600, got '-1'\n")
+
+
+def test_settings_core(monkeypatch):
+    import pytest
+
+    from config import load_settings
+    from errors import ConfigError
+
+    monkeypatch.setenv("LASTFM_TIMEOUT", "nan")
+    monkeypatch.setenv("RUSSFM_CONFIG", "")
+    settings = load_settings()
+    assert settings.timeout == 20.0 and "LASTFM_TIMEOUT" in settings.lastfm_problem
+    with pytest.raises(ConfigError, match="LASTFM_TIMEOUT"):
+        settings.require_credentials()
+    monkeypatch.setenv("RUSSFM_DAILY_CAP", "nan")  # the tool's own settings stay strict
+    with pytest.raises(ConfigError, match="above 0"):
+        load_settings()
+
+
+def test_an_enhance_failure_is_one_line(run_cli, signed_in, emulator, tmp_path: Path):
+    import shutil
+
+    from tests.conftest import REPO
+
+    site = tmp_path / "public"
+    shutil.copytree(REPO / "public", site)
+    emulator.emulator.add_fault({"method": "album.getinfo", "times": 100, "http": 503})
+    result = run_cli("--data-dir", str(site), "lastfm-enhance", "2112", "--refresh", "--no-stats")
+    assert result.exit_code == 0
+    about = [line for line in result.stderr.splitlines() if "2112-814617" in line]
+    assert len(about) == 1 and "previous values kept" in about[0]
+    assert result.stdout.startswith("1 album: 0 updated") and " 1 failed;" in result.stdout
+
+
+def test_singular_and_plural(run_cli, lastfm_env):
+    added = run_cli("scrobble", "queue", "add", "2112")
+    assert "job 1: 1 album, 6 tracks queued" in added.stdout
+    assert "job 1 [active]: 1 album, 6 tracks" in run_cli("scrobble", "queue", "status").stdout
+    assert "    1 album   " in run_cli("scrobble", "queue", "list").stdout
+
+
+def test_plural_core():
+    from enhance import AlbumOutcome, EnhanceReport
+
+    report = EnhanceReport(albums=[AlbumOutcome("x", "updated")], requests=1, files_written=1)
+    text = report.summary(dry_run=False)
+    assert text.startswith("1 album: 1 updated") and "1 request in" in text and "1 file written" in text
+
+
+def test_version_and_no_arguments(run_cli):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from version import __version__
+
+    version = run_cli("--version")
+    assert version.exit_code == 0 and f" {__version__} (Python " in version.stdout
+    bare = subprocess.run([sys.executable, "main.py"], cwd=REPO / "scrapper", capture_output=True, text=True,
+                          timeout=60)
+    assert bare.returncode == 0 and bare.stdout.startswith("Usage: main.py") and "Commands:" in bare.stdout
+    assert bare.stderr == ""
+
+
+def test_live_json_sides_are_letters_like_the_tracks(run_cli, signed_in, emulator):
+    import time
+
+    started = int(time.time()) - 539  # A Kind of Magic: side B has 2 s to go
+    result = run_cli("scrobble", "album", "a-kind-of-magic-453215", "--live", "--started-at", str(started), "--json")
+    assert result.exit_code == 0, result.stderr
+    events = {e["event"]: e for e in map(json.loads, result.stdout.splitlines())}
+    assert (events["side_done"]["side"], events["side_done"]["next_side"]) == ("A", "B")
+    assert events["side_started"]["side"] == "B" and events["now_playing"]["track"]["side"] == "B"
+
+
+def test_face_json_core():
+    from scrobble.live_events import face_json
+
+    assert face_json("side C") == ("C", None) and face_json("disc 2") == (None, 2)
+    assert face_json("the record") == (None, None) and face_json(None) == (None, None)

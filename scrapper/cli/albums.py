@@ -75,7 +75,8 @@ def albums_check(app: App, as_json: bool) -> ExitStatus:
             click.echo(f"{slug}: {error}")
         for slug, warning in report.warnings:
             click.echo(f"{slug}: warning: {warning}")
-        click.echo(f"{report.albums - len(report.broken)} of {report.albums} albums are usable")
+        click.echo(f"{report.albums - len(report.broken)} of {plural(report.albums, 'album')} "
+                   f"{'is' if report.albums == 1 else 'are'} usable")
     return ExitStatus.ERROR if report.broken else ExitStatus.OK
 
 

@@ -50,10 +50,10 @@ def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: boo
     def on_album(outcome: AlbumOutcome) -> None:
         if bar is not None:
             bar.update(1)
-        elif plain and outcome.status != "unchanged":
-            # A deploy log reads these lines: a dry run changed nothing, and says so.
-            word = "would change" if dry_run and outcome.status == "updated" else outcome.status
-            click.echo(f"{outcome.slug}: {word}" + (f" ({outcome.error})" if outcome.error else ""), err=True)
+        elif plain and outcome.status == "updated":
+            # A deploy log reads these lines: a dry run changed nothing, and says so. A failure is told
+            # once, in its warning line after the run.
+            click.echo(f"{outcome.slug}: {'would change' if dry_run else 'updated'}", err=True)
 
     try:
         report = enhance(app, list(albums), max_age=age, refresh=refresh, dry_run=dry_run, on_album=on_album,

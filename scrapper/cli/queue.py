@@ -114,7 +114,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
             for candidate in result.candidates.get(line, []):
                 click.echo(f"  {candidate}", err=True)
         if result.job:
-            click.echo(f"job {result.job.id}: {result.albums} albums, {result.tracks} tracks queued "
+            click.echo(f"job {result.job.id}: {plural(result.albums, 'album')}, {plural(result.tracks, 'track')} queued "
                        f"({jobs.describe_job(result.job)})")
         else:
             click.echo("nothing queued")
@@ -202,7 +202,8 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
         click.echo("no queue jobs")
     for j in info.jobs:
         data = j.to_json()
-        click.echo(f"job {j.job.id} [{j.status}]: {data['albums']} albums, {data['tracks']} tracks — "
+        click.echo(f"job {j.job.id} [{j.status}]: {plural(data['albums'], 'album')}, "
+                   f"{plural(data['tracks'], 'track')} — "
                    f"{data['accepted']} accepted, {data['ignored']} ignored, {data['pending']} pending, "
                    f"{data['in_flight']} in flight")
         for reason, count in j.ignored_reasons.items():
@@ -235,7 +236,7 @@ def queue_list(app: App, show_all: bool) -> None:
         click.echo("no queue jobs" if not info.jobs else "no queue jobs still sending")
     for j in shown:
         data = j.to_json()
-        click.echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} albums  "
+        click.echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} album{'s' if data['albums'] != 1 else ' '}  "
                    f"{data['accepted']:>6}/{data['tracks']} sent")
     if hidden:
         click.echo(f"({plural(hidden, 'finished job')} not shown: --all lists them, `queue clear` clears them)",
