@@ -15,10 +15,8 @@ import argparse
 import json
 import math
 import statistics
-import tempfile
-from pathlib import Path
 
-from _common import USER, start
+from _common import USER, scratch, start
 from generate_collection import generate
 from queue_collection import cli
 
@@ -39,7 +37,7 @@ def main() -> None:
     parser.add_argument("--scrobbles", type=int, default=100_000)
     parser.add_argument("--years", type=float, default=3.0)
     args = parser.parse_args()
-    data = generate(Path(tempfile.mkdtemp(prefix="russfm-collection-")), args.albums)
+    data = generate(scratch("collection-"), args.albums)
     server, settings = start(data)
     albums = [a for _, a in iter_albums(Store(data)) if isinstance(a, Album)]
     played = [{"artist": a.artist, "name": a.title,

@@ -760,3 +760,41 @@ def test_face_json_core():
 
     assert face_json("side C") == ("C", None) and face_json("disc 2") == (None, 2)
     assert face_json("the record") == (None, None) and face_json(None) == (None, None)
+
+
+# --- benchmarks: their files only where told, and nothing left behind -------------------------------------
+
+def _benchmark(tmp: Path, *args: str, bench_dir: Path | None = None):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUSSFM_", "LASTFM_"))}
+    env["TMPDIR"] = str(tmp)
+    if bench_dir is not None:
+        env["RUSSFM_BENCH_DIR"] = str(bench_dir)
+    return subprocess.run([sys.executable, str(REPO / "benchmarks" / "scrobble_collection.py"), *args],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_benchmarks_leave_nothing_behind(tmp_path: Path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    done = _benchmark(tmp, "--albums", "1")
+    assert done.returncode == 0, done.stderr
+    assert "1 albums, " in done.stdout or "1 album, " in done.stdout
+    assert list(tmp.iterdir()) == []  # state folder, session, certificates: all gone
+    failed = _benchmark(tmp, "--data-dir", str(tmp_path / "no-such-collection"))
+    assert failed.returncode != 0 and list(tmp.iterdir()) == []  # gone after a failure too
+
+
+def test_benchmarks_write_where_told(tmp_path: Path):
+    tmp, told = tmp_path / "tmp", tmp_path / "told"
+    tmp.mkdir()
+    done = _benchmark(tmp, "--albums", "1", bench_dir=told)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp.iterdir()) == []
+    kept = sorted(p.name.split("-")[0] for p in told.iterdir())
+    assert kept == ["emulator", "state"] and any(told.glob("state-*/session.json"))
