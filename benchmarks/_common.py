@@ -1,7 +1,16 @@
-"""Shared set-up for the benchmarks: import paths, an emulator with one signed-in user, settings."""
+"""Shared set-up for the benchmarks: import paths, their scratch folder, an emulator with one signed-in user.
+
+Every file a benchmark writes (generated collection, state folders with a
+session, the emulator's certificates) goes under one folder: the one
+RUSSFM_BENCH_DIR names, kept afterwards, or else a temporary folder removed
+when the benchmark ends, however it ends (Ctrl-C and failures included).
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -14,6 +23,31 @@ from lastfm.session import Session, SessionStore  # noqa: E402
 from tests.lastfm_emulator import RunningEmulator  # noqa: E402
 
 USER = "bench"
+_ROOT: list[Path] = []
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def work_dir() -> Path:
+    """The benchmark's scratch folder: RUSSFM_BENCH_DIR if set (created, and kept), else a temporary
+    folder that is removed at exit."""
+    if not _ROOT:
+        given = os.environ.get("RUSSFM_BENCH_DIR")
+        if given:
+            root = Path(given)
+            root.mkdir(parents=True, exist_ok=True)
+        else:
+            root = Path(tempfile.mkdtemp(prefix="russfm-benchmark-"))
+            atexit.register(_remove, root)
+        _ROOT.append(root)
+    return _ROOT[0]
+
+
+def scratch(prefix: str) -> Path:
+    """A new, empty folder inside the scratch folder."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=work_dir()))
 
 
 def generated_setup(description: str) -> tuple[int, Path, RunningEmulator, Settings]:
@@ -25,15 +59,16 @@ def generated_setup(description: str) -> tuple[int, Path, RunningEmulator, Setti
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--albums", type=int, default=3000)
     albums = parser.parse_args().albums
-    data = generate(Path(tempfile.mkdtemp(prefix="russfm-collection-")), albums)
+    data = generate(scratch("collection-"), albums)
     server, settings = start(data)
     return albums, data, server, settings
 
 
 def start(data_dir: Path) -> tuple[RunningEmulator, Settings]:
-    server = RunningEmulator().start()
+    server = RunningEmulator(folder=scratch("emulator-")).start()
+    atexit.register(server.stop)  # also when the benchmark fails half-way (a second stop does nothing)
     server.emulator.add_user(USER, "pw")
-    state = Path(tempfile.mkdtemp(prefix="russfm-bench-"))
+    state = scratch("state-")
     settings = Settings(
         data_dir=data_dir, state_dir=state, api_key=server.emulator.state.api_key,
         api_secret=server.emulator.state.api_secret, api_url=server.url, ca_bundle=server.ca_bundle,

@@ -3,7 +3,7 @@ the archive, then read it.
 
 Prints: the first `lastfm sync` (requests against ⌈N/200⌉ + 2, wall time against requests / 5 s, the
 5-a-second limit), a sync with nothing new (requests, whole-process wall time), and `lastfm stats` for each
-period, `albums pick --not-since 6m` and `lastfm recent` (whole-process wall time; the target for stats is
+period, `albums pick --not-since 6mo` and `lastfm recent` (whole-process wall time; the target for stats is
 0.5 s). Every command runs as its own process, as a user runs it.
 
     python benchmarks/history_collection.py [--albums 3000] [--scrobbles 100000] [--years 3]
@@ -15,10 +15,8 @@ import argparse
 import json
 import math
 import statistics
-import tempfile
-from pathlib import Path
 
-from _common import USER, start
+from _common import USER, scratch, start
 from generate_collection import generate
 from queue_collection import cli
 
@@ -39,7 +37,7 @@ def main() -> None:
     parser.add_argument("--scrobbles", type=int, default=100_000)
     parser.add_argument("--years", type=float, default=3.0)
     args = parser.parse_args()
-    data = generate(Path(tempfile.mkdtemp(prefix="russfm-collection-")), args.albums)
+    data = generate(scratch("collection-"), args.albums)
     server, settings = start(data)
     albums = [a for _, a in iter_albums(Store(data)) if isinstance(a, Album)]
     played = [{"artist": a.artist, "name": a.title,
@@ -72,7 +70,7 @@ def main() -> None:
 
     for period in PERIODS:
         print(f"lastfm stats --period {period}: {timed('lastfm', 'stats', '--period', period)}")
-    print(f"albums pick --not-since 6m: {timed('albums', 'pick', '--not-since', '6m')}")
+    print(f"albums pick --not-since 6mo: {timed('albums', 'pick', '--not-since', '6mo')}")
     before = server.emulator.request_counts()["total"]
     print(f"lastfm recent: {timed('lastfm', 'recent')}, "
           f"{(server.emulator.request_counts()['total'] - before) // RUNS} request each")

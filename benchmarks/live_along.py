@@ -20,13 +20,11 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
-from _common import REPO, USER, start
+from _common import REPO, USER, scratch, start
 from lastfm.session import Session, SessionStore
 from scrobble.live_events import NowPlaying
 
@@ -97,7 +95,7 @@ def main() -> None:
     emulator.clock = time.time
 
     # A fresh state folder: the injected clock's LP lies ahead of real time in the first one's ledger.
-    settings = replace(settings, state_dir=Path(tempfile.mkdtemp(prefix="russfm-bench-")))
+    settings = replace(settings, state_dir=scratch("state-"))
     SessionStore(settings.state_dir).save(Session(USER, emulator.create_session(USER)))
     env = {"RUSSFM_DATA_DIR": str(settings.data_dir), "RUSSFM_STATE_DIR": str(settings.state_dir),
            "LASTFM_API_KEY": settings.api_key, "LASTFM_API_SECRET": settings.api_secret,

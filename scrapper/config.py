@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from errors import ConfigError
 
@@ -14,6 +16,7 @@ DEFAULT_DATA_DIR = REPO_ROOT / "public"
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.json"
 DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
 MAX_CONFIG_BYTES = 1024 * 1024
+T = TypeVar("T")
 
 
 def default_state_dir() -> Path:
@@ -29,6 +32,7 @@ class Settings:
     api_secret: str = field(default="", repr=False)
     username: str = ""
     api_url: str = DEFAULT_API_URL
+    auth_url: str = ""  # the site whose /api/auth/ page approves a sign-in (default: follows api_url)
     ca_bundle: str | None = None
     timeout: float = 20.0
     daily_cap: int | None = None
@@ -37,14 +41,28 @@ class Settings:
     stats: bool = True  # lastfm-enhance writes public/lastfm/stats.json
     verbose: int = 0
     quiet: bool = False
+    config_file: str = ""  # the config file read, if one was
+    lastfm_problem: str = ""  # a bad Last.fm setting: it stops only the commands that talk to Last.fm
 
     def require_credentials(self) -> None:
+        if self.lastfm_problem:
+            raise ConfigError(self.lastfm_problem)
         if not self.api_key or not self.api_secret:
             raise ConfigError(
                 "no Last.fm API credentials: set LASTFM_API_KEY and LASTFM_API_SECRET, "
                 'or add "lastfm": {"api_key": …, "api_secret": …} to the config file '
                 "(get a key at https://www.last.fm/api/account/create)"
             )
+
+
+def _lastfm_only(read: Callable[[], T], default: T, problems: list[str]) -> T:
+    """A setting only requests to Last.fm use: a bad value is kept as a problem for them, so that commands
+    that never talk to Last.fm still run."""
+    try:
+        return read()
+    except ConfigError as exc:
+        problems.append(str(exc))
+        return default
 
 
 def _read_config(path: Path | None, explicit: bool) -> dict:
@@ -109,9 +127,9 @@ def load_settings(
     """Options win over the environment, which wins over the config file."""
     env = os.environ
     config_path = config or env.get("RUSSFM_CONFIG")
-    section = _read_config(
-        Path(config_path) if config_path else DEFAULT_CONFIG, explicit=bool(config_path)
-    )
+    candidate = Path(config_path) if config_path else DEFAULT_CONFIG
+    section = _read_config(candidate, explicit=bool(config_path))
+    config_path_used = candidate if candidate.is_file() else None
 
     def pick(env_name: str, key: str, default: str = "") -> str:
         value = env.get(env_name) or section.get(key) or default
@@ -124,6 +142,7 @@ def load_settings(
         name = env_name if env.get(env_name) else f'"{key}" in the config file'
         return default if value is None else _positive_number(value, name, upper)
 
+    problems: list[str] = []
     state = Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir())
     if state.exists() and not state.is_dir():
         raise ConfigError(f"the state folder {state} is a file, not a folder (--state-dir, RUSSFM_STATE_DIR)")
@@ -134,15 +153,19 @@ def load_settings(
         api_secret=pick("LASTFM_API_SECRET", "api_secret"),
         username=pick("LASTFM_USERNAME", "username"),
         api_url=pick("LASTFM_API_URL", "api_url", DEFAULT_API_URL),
+        auth_url=pick("LASTFM_AUTH_URL", "auth_url"),
         ca_bundle=pick("LASTFM_CA_BUNDLE", "ca_bundle") or None,
-        timeout=number("LASTFM_TIMEOUT", "timeout", 20.0, 600),
-        retry_delay=number("RUSSFM_RETRY_DELAY", "retry_delay", 2.0, 600),
+        timeout=_lastfm_only(lambda: number("LASTFM_TIMEOUT", "timeout", 20.0, 600), 20.0, problems),
+        retry_delay=_lastfm_only(lambda: number("RUSSFM_RETRY_DELAY", "retry_delay", 2.0, 600), 2.0, problems),
         lock_wait=number("RUSSFM_LOCK_WAIT", "lock_wait", 30.0, 3600),
         daily_cap=_whole(number("RUSSFM_DAILY_CAP", "daily_cap", 0, 100_000), "the daily cap"),
         stats=_flag(env.get("RUSSFM_STATS", section.get("stats", True)), "stats"),
         verbose=verbose,
         quiet=quiet,
+        config_file=str(config_path_used) if config_path_used else "",
     )
+    if settings.auth_url and not settings.auth_url.startswith(("https://", "http://")):
+        raise ConfigError(f"LASTFM_AUTH_URL must be an http(s):// address, got {settings.auth_url[:60]!r}")
     if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
-        raise ConfigError(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
-    return settings
+        problems.append(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
+    return replace(settings, lastfm_problem=problems[0]) if problems else settings

@@ -51,6 +51,10 @@ class AlbumOutcome:
     asked: bool = False  # album.getInfo was asked (not answered from the cache)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class EnhanceReport:
     albums: list[AlbumOutcome] = field(default_factory=list)
@@ -71,9 +75,11 @@ class EnhanceReport:
     def summary(self, dry_run: bool) -> str:
         plays = (f"{self.unmatched} not in the user's top albums" if self.user_plays_read
                  else "the user's play counts could not be read (kept as they were)")
-        return (f"{len(self.albums)} albums: {self.count('updated')} {'would change' if dry_run else 'updated'}, "
+        return (f"{_count(len(self.albums), 'album')}: {self.count('updated')} "
+                f"{'would change' if dry_run else 'updated'}, "
                 f"{self.count('unchanged')} unchanged, {plays}, {self.count('failed')} failed; "
-                f"{self.requests} requests in {self.seconds:.1f} s; {self.files_written} files written"
+                f"{_count(self.requests, 'request')} in {self.seconds:.1f} s; "
+                f"{_count(self.files_written, 'file')} written"
                 + ("; stats.json " + ("would change" if dry_run else "rewritten") if self.stats_changed else ""))
 
     def to_json(self) -> dict:

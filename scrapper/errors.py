@@ -37,7 +37,11 @@ class CollectionError(RussfmError):
 
 
 class AlbumNotFound(CollectionError):
-    """No album matches what the user typed."""
+    """No album matches what the user typed; `candidates` names the nearest records, if any."""
+
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
 
 
 class AmbiguousAlbum(RussfmError):
@@ -48,6 +52,10 @@ class AmbiguousAlbum(RussfmError):
     def __init__(self, message: str, candidates: list[str]) -> None:
         super().__init__(message)
         self.candidates = candidates
+
+
+class JobNotFound(RussfmError):
+    """No queue job has this number (exits as an unknown album does)."""
 
 
 class PlanError(UsageError):

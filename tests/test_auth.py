@@ -44,7 +44,8 @@ def test_mobile_login_status_logout(run_cli, lastfm_env, emulator, state_dir: Pa
 
 def test_wrong_password(run_cli, lastfm_env, state_dir: Path):
     result = run_cli("lastfm", "login", "--username", USER, "--password-stdin", input="nope\n")
-    assert result.exit_code == 1 and "error 4" in result.stderr
+    assert result.exit_code == 1
+    assert result.stderr == "error: Last.fm did not accept this user name and password; check them and try again\n"
     assert not (state_dir / "session.json").exists()
 
 

@@ -52,7 +52,7 @@ def check_times(state_dir: Path, now: float) -> list:
 
 def test_add_by_name_and_by_filters(run_cli, lastfm_env):
     job = add(run_cli, "2112-814617", "rush farewell kings")
-    assert job == {"job": "1", "albums": 2, "tracks": 32, "skipped": [], "errors": []}
+    assert job == {"job": "1", "albums": 2, "tracks": 32, "skipped": [], "errors": [], "candidates": {}}
     again = add(run_cli, "2112", "a kind of magic")
     assert again["albums"] == 1 and "already waiting" in again["skipped"][0]
     forced = add(run_cli, "2112", "--force")
@@ -61,7 +61,7 @@ def test_add_by_name_and_by_filters(run_cli, lastfm_env):
     assert add(run_cli, "--genre", "electronic", "--force")["albums"] >= 1
     assert add(run_cli, "--added-since", "2026-01-01", "--force", "--limit", "2")["albums"] == 2
     none = add(run_cli, "--added-before", "1990-01-01")
-    assert none == {"job": None, "albums": 0, "tracks": 0, "skipped": [], "errors": []}
+    assert none == {"job": None, "albums": 0, "tracks": 0, "skipped": [], "errors": [], "candidates": {}}
 
 
 def test_add_reports_bad_albums_and_queues_the_rest(run_cli, lastfm_env, data_copy: Path):
@@ -70,7 +70,7 @@ def test_add_reports_bad_albums_and_queues_the_rest(run_cli, lastfm_env, data_co
                      "a-kind-of-magic-453215")
     assert result.exit_code == 1
     assert "invalid JSON" in result.stderr and "no such thing" in result.stderr
-    assert "job 1: 1 albums, 2 tracks queued" in result.stdout
+    assert "job 1: 1 album, 2 tracks queued" in result.stdout
     usage = run_cli("scrobble", "queue", "add", "--added-since", "yesterday")
     assert usage.exit_code == 2
     assert run_cli("scrobble", "queue", "add").exit_code == 2
@@ -182,8 +182,8 @@ def test_pause_resume_cancel(run_cli, signed_in, emulator):
     jobs = {j["id"]: j for j in status(run_cli)["jobs"]}
     assert jobs["3"]["status"] == "cancelled" and jobs["3"]["cancelled"] == 10
     assert jobs["1"]["status"] == "done"
-    assert run_cli("scrobble", "queue", "pause", "9").exit_code == 2
-    listing = run_cli("scrobble", "queue", "list").stdout.splitlines()
+    assert run_cli("scrobble", "queue", "pause", "9").exit_code == 1  # as an unknown album
+    listing = run_cli("scrobble", "queue", "list", "--all").stdout.splitlines()
     assert len(listing) == 3 and "cancelled" in listing[2]
 
 

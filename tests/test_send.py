@@ -105,7 +105,8 @@ def test_daily_cap_keeps_the_rest_for_later(run_cli, signed_in, emulator):
     assert len(scrobbles(emulator)) == 4
     emulator.emulator.configure(daily_cap=None)
     later, data = send_album(run_cli, "a kind of magic", "--finished-at", "3h ago")
-    assert later.exit_code == 0 and data["accepted"] == 4  # the two left over, then the single's two
+    assert later.exit_code == 0 and data["accepted"] == 2  # the single's two,
+    assert data["leftovers"]["accepted"] == 2  # and apart from them the two left over
     assert Counter(s["track"] for s in scrobbles(emulator)).most_common(1)[0][1] == 1
 
 
@@ -135,7 +136,7 @@ def test_retries_are_bounded_and_nothing_is_lost(run_cli, signed_in, emulator):
     assert emulator.emulator.request_counts()["by_method"]["track.scrobble"] == 4
     emulator.emulator.reset()
     later, data = send_album(run_cli, "a kind of magic", "--finished-at", "5h ago")
-    assert later.exit_code == 0 and data["accepted"] == 8
+    assert later.exit_code == 0 and data["accepted"] == 2 and data["leftovers"]["accepted"] == 6
     assert len(scrobbles(emulator)) == 8
 
 
@@ -173,7 +174,8 @@ def test_unknown_outcome_with_lastfm_unreachable_stays_in_flight(run_cli, signed
     # is sent again.
     time.sleep(1 + SETTLE_MARGIN)
     later, data = send_album(run_cli, "a kind of magic", "--finished-at", "5h ago")
-    assert later.exit_code == 0 and data["reconciled"] == 6 and data["accepted"] == 8
+    assert later.exit_code == 0 and data["reconciled"] == 6 and data["accepted"] == 2
+    assert data["leftovers"]["accepted"] == 6
     assert len(scrobbles(emulator)) == 9
 
 
@@ -290,7 +292,8 @@ def test_another_sender_holding_the_lock(run_cli, signed_in, emulator, state_dir
     assert f"`scrobble queue run` (pid {os.getpid()}) holds it" in result.stderr
     assert "waiting" in result.stdout and scrobbles(emulator) == []
     later = run_cli("scrobble", "track", "--artist", "Rush", "--track", "Lessons", "--at", "30m ago")
-    assert later.exit_code == 0 and "2 accepted" in later.stdout  # the waiting one goes too
+    assert later.exit_code == 0 and "1 accepted" in later.stdout
+    assert "also sent what earlier commands left: 1 accepted" in later.stdout  # the waiting one goes too
 
 
 def test_reconciliation_needs_the_same_track_not_only_the_artist(run_cli, signed_in, emulator):

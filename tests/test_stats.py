@@ -40,7 +40,7 @@ def app(history_env, emulator, settings: Settings, sample_dir: Path, utc) -> Ite
 
 
 @pytest.mark.parametrize("period, scrobbles, per_day", [
-    ("7d", 7, 1.0), ("1m", 9, 0.3), ("3m", 10, 0.11), ("6m", 11, 0.06), ("12m", 11, 0.03), ("all", 12, 0.03),
+    ("7d", 7, 1.0), ("1mo", 9, 0.3), ("3mo", 10, 0.11), ("6mo", 11, 0.06), ("12mo", 11, 0.03), ("all", 12, 0.03),
 ])
 def test_scrobbles_in_each_period(app: App, period, scrobbles, per_day):
     info = history_stats(app, period).to_json()
@@ -48,7 +48,7 @@ def test_scrobbles_in_each_period(app: App, period, scrobbles, per_day):
 
 
 def test_the_last_month_by_hand(app: App):
-    info = history_stats(app, "1m").to_json()
+    info = history_stats(app, "1mo").to_json()
     assert info["since"] == "2026-08-24T12:00:00Z" and info["until"] == "2026-09-23T12:00:00Z"
     assert info["top_albums"] == [
         {"artist": "Nobody", "album": "Nothing", "plays": 4, "slug": None},
@@ -87,7 +87,7 @@ def test_the_command_line_reads_the_archive_only(run_cli, app: App, emulator):
     assert "Nobody — Nothing\n" in text.stdout and "Rush — 2112  [2112-814617]" in text.stdout
     assert "5 of 32 (15%) records played" in text.stdout and "Never played: 27 records" in text.stdout
     assert "  Mon ███" in text.stdout and "  12  ███" in text.stdout
-    data = json.loads(run_cli("lastfm", "stats", "--json", "--period", "12m").stdout)
+    data = json.loads(run_cli("lastfm", "stats", "--json", "--period", "12mo").stdout)
     assert data["collection"]["played_ever"] == 5 and data["sync"] is None
     assert emulator.emulator.request_counts()["total"] == before
     assert run_cli("lastfm", "stats", "--period", "2y").exit_code == 2

@@ -9,9 +9,13 @@ from cli.group import AppGroup
 from cli.listing import album_lines, media_column
 from cli.options import json_option, pass_app, selection_options
 from cli.output import emit_json
+from cli.output import plural
+from collection.browse import Filters, list_albums
 from collection.selection import Selection
 from collection.views import album_view, check_albums
 from errors import ExitStatus
+from history.periods import local_date
+from history.pick import known_plays
 
 
 @click.group(cls=AppGroup)
@@ -25,24 +29,25 @@ def albums() -> None:
 
 
 @albums.command("show")
-@click.argument("album")
+@click.argument("words", nargs=-1, required=True, metavar="ALBUM")
 @selection_options
 @json_option
 @pass_app
-def albums_show(app: App, album: str, medium: str | None, split_index: bool, sides: list[str], disc: int | None,
-                box_title: bool, as_json: bool) -> None:
+def albums_show(app: App, words: tuple[str, ...], medium: str | None, split_index: bool, sides: list[str],
+                disc: int | None, box_title: bool, as_json: bool) -> None:
     """Show ALBUM's scrobble-ready tracks, durations and where each duration came from.
 
-    ALBUM is a slug, a Discogs release id or URL, or words from the artist and title.
-    --medium, --side, --disc, --split-index and --box-title choose tracks as
-    `scrobble album` does, with the same numbers.
+    ALBUM is a slug, a Discogs release id or URL, or words from the artist
+    and title, quoted or not (`albums show rush 2112`). --medium, --side,
+    --disc, --split-index and --box-title choose tracks as `scrobble album`
+    does, with the same numbers.
 
     \b
     Examples:
       python main.py albums show 814617 --json
       python main.py albums show "rush 2112" --side A --split-index
     """
-    view = album_view(app.store, album, Selection(medium, tuple(sides), disc, split_index, box_title))
+    view = album_view(app.store, " ".join(words), Selection(medium, tuple(sides), disc, split_index, box_title))
     if as_json:
         emit_json(view.to_json())
         return
@@ -80,5 +85,43 @@ def albums_check(app: App, as_json: bool) -> ExitStatus:
             click.echo(f"{slug}: {error}")
         for slug, warning in report.warnings:
             click.echo(f"{slug}: warning: {warning}")
-        click.echo(f"{report.albums - len(report.broken)} of {report.albums} albums are usable")
+        click.echo(f"{report.albums - len(report.broken)} of {plural(report.albums, 'album')} "
+                   f"{'is' if report.albums == 1 else 'are'} usable")
     return ExitStatus.ERROR if report.broken else ExitStatus.OK
+
+
+@albums.command("list")
+@click.option("--artist", help="Albums whose artist contains this.")
+@click.option("--genre", help="Albums with this genre or style.")
+@click.option("--format", "fmt", help="Albums with this format (Vinyl, CD…).")
+@click.option("--year", help="Released this year or in these years: 1977, 1970-1979, 1970s.")
+@click.option("--played/--unplayed", default=None,
+              help="Only albums played at least once, or never (needs `lastfm sync`).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many albums.")
+@json_option
+@pass_app
+def albums_list(app: App, artist: str | None, genre: str | None, fmt: str | None, year: str | None,
+                played: bool | None, limit: int | None, as_json: bool) -> None:
+    """List the collection's albums, or those the filters leave, with their slugs.
+
+    With a listening history (`lastfm sync`) each album says how often it
+    was played; no requests are made.
+
+    \b
+    Examples:
+      python main.py albums list --artist rush
+      python main.py albums list --genre "Prog Rock" --year 1970s --json
+    """
+    filters = Filters(artist=artist, genre=genre, format=fmt, year=year, played=played, limit=limit)
+    found = list_albums(app.store, filters, known_plays(app, required=played is not None))
+    if as_json:
+        emit_json(found.to_json())
+        return
+    for a in found.albums:
+        year_text = f" ({a.year})" if a.year else ""
+        line = f"{a.slug}  {a.artist} — {a.title}{year_text}  {', '.join(a.formats) or '-'}"
+        if a.plays is not None:
+            line += (f"  played {plural(a.plays, 'time')}, last {local_date(a.last_played)}"
+                     if a.plays and a.last_played else "  never played")
+        click.echo(line)
+    click.echo(f"{len(found.albums)} of {plural(found.total, 'album')}")

@@ -44,15 +44,16 @@ def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: boo
     """
     age = parse_span(max_age, MAX_AGE_LIMIT)
     total = len(albums) or len(app.store.index())
-    bar = progress_bar(app.settings, total, "album", as_json)
+    bar = progress_bar(app.settings, total, "album", as_json, label="lastfm-enhance")
     plain = bar is None and plain_progress(app.settings, as_json)
 
     def on_album(outcome: AlbumOutcome) -> None:
         if bar is not None:
             bar.update(1)
-        elif plain and outcome.status != "unchanged":
-            click.echo(f"{outcome.slug}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""),
-                       err=True)
+        elif plain and outcome.status == "updated":
+            # A deploy log reads these lines: a dry run changed nothing, and says so. A failure is told
+            # once, in its warning line after the run.
+            click.echo(f"{outcome.slug}: {'would change' if dry_run else 'updated'}", err=True)
 
     try:
         report = enhance(app, list(albums), max_age=age, refresh=refresh, dry_run=dry_run, on_album=on_album,

@@ -4,12 +4,38 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from cli.options import add_global_params
-from errors import AmbiguousAlbum, ExitStatus, RussfmError
+from cli.output import log_stamp
+from errors import AlbumNotFound, AmbiguousAlbum, ExitStatus, RussfmError
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+LOGGED = "russfm.logged"
+
+
+def logged_command(func: F) -> F:
+    """Marks a command cron runs: off a terminal its error lines start with the time, like its summaries."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        click.get_current_context().meta[LOGGED] = True
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def error_line(ctx: click.Context, message: str) -> str:
+    """`error: …`, after the time when a log keeps it."""
+    if ctx.meta.get(LOGGED) and not sys.stderr.isatty():
+        return f"{log_stamp(time.time())} error: {message}"
+    return f"error: {message}"
 
 
 class AppGroup(click.Group):
@@ -33,8 +59,8 @@ class AppGroup(click.Group):
             if exc.exit_status == ExitStatus.OK:  # not a failure (another queue run is going): a note on stdout
                 click.echo(str(exc))
                 ctx.exit(ExitStatus.OK)
-            click.echo(f"error: {exc}", err=True)
-            if isinstance(exc, AmbiguousAlbum):
+            click.echo(error_line(ctx, str(exc)), err=True)
+            if isinstance(exc, (AmbiguousAlbum, AlbumNotFound)):
                 for candidate in exc.candidates:
                     click.echo(f"  {candidate}", err=True)
             ctx.exit(exc.exit_status)

@@ -10,12 +10,12 @@ from cli.lastfm import lastfm
 from cli.options import json_option, pass_app
 from cli.output import emit_json, plural, progress_bar
 from errors import ExitStatus
-from history.periods import PERIOD_NAMES, PERIODS, ago, local_date, parse_age
+from history.periods import DEFAULT_PERIOD, PERIOD_NAMES, PERIODS, ago, check_period, local_date, parse_age
 from history.pick import pick_record
 from history.recent import recent_plays
 from history.stats import WEEKDAYS, HistoryStats, history_stats
 from history.sync import PAGE_SIZE, SyncResult, sync
-from scrobble.queue import Filters
+from collection.browse import Filters
 from scrobble.timeparse import local_clock
 
 BAR_WIDTH = 40
@@ -30,7 +30,7 @@ def _synced(app: App, full: bool, as_json: bool) -> SyncResult:
         if bar is None or done <= bar.n:  # the first page of a copy (new, resumed, or the catch-up after it)
             if bar is not None:
                 bar.close()
-            bar = progress_bar(app.settings, expected, "page", as_json)
+            bar = progress_bar(app.settings, expected, "page", as_json, label="lastfm sync")
             if bar is None:
                 return
             # Pages done by an earlier run do not count for the estimate.
@@ -137,9 +137,14 @@ def _render_stats(info: HistoryStats) -> None:
         echo(f"\narchive synced {local_clock(info.synced_at)}")
 
 
+def _period(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return check_period(value)
+
+
 @lastfm.command("stats")
-@click.option("--period", type=click.Choice(list(PERIODS)), default="1m", show_default=True,
-              help="The period of the totals, charts and listening times.")
+@click.option("--period", default=DEFAULT_PERIOD, show_default=True, callback=_period,
+              metavar="[" + "|".join(PERIODS) + "]",
+              help="The period of the totals, charts and listening times (mo: months; m would be minutes).")
 @click.option("--sync", "sync_first", is_flag=True, help="Sync the archive first (`lastfm sync`).")
 @json_option
 @pass_app
@@ -155,7 +160,7 @@ def lastfm_stats(app: App, period: str, sync_first: bool, as_json: bool) -> Exit
     \b
     Examples:
       python main.py lastfm stats
-      python main.py lastfm stats --period 12m --sync --json
+      python main.py lastfm stats --period 12mo --sync --json
     """
     status = ExitStatus.OK
     synced = None
@@ -192,7 +197,7 @@ def lastfm_recent(app: App, limit: int, as_json: bool) -> None:
     if not result.plays:
         click.echo(f"{result.user} has no scrobbles")
     for play in result.plays:
-        when = "now playing     " if play.timestamp is None else local_clock(play.timestamp)[:16]
+        when = f"{'now playing':<25}" if play.timestamp is None else local_clock(play.timestamp)
         album = f" ({play.album})" if play.album else ""
         owned = f"  [{play.slug}]" if play.slug else ""
         click.echo(f"{when}  {play.artist} — {play.track}{album}{owned}")
@@ -205,7 +210,7 @@ def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> int |
 @albums.command("pick")
 @click.option("--unplayed", is_flag=True, help="Only records never played (needs `lastfm sync`).")
 @click.option("--not-since", callback=_age, metavar="AGE",
-              help="Only records not played for this long: 6m, 1y, 90d, 2w (needs `lastfm sync`).")
+              help="Only records not played for this long: 6mo, 1y, 90d, 2w (mo: months; needs `lastfm sync`).")
 @click.option("--artist", help="Records whose artist contains this.")
 @click.option("--genre", help="Records with this genre or style.")
 @click.option("--format", "fmt", help="Records with this format (Vinyl, CD…).")
@@ -222,7 +227,7 @@ def albums_pick(app: App, unplayed: bool, not_since: int | None, artist: str | N
     \b
     Examples:
       python main.py albums pick
-      python main.py albums pick --not-since 6m --genre "Prog Rock"
+      python main.py albums pick --not-since 6mo --genre "Prog Rock"
     """
     chosen = pick_record(app, Filters(artist=artist, genre=genre, format=fmt), unplayed, not_since, seed)
     if as_json:

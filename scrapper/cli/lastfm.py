@@ -48,7 +48,10 @@ def lastfm_login(app: App, no_browser: bool, username: str | None, password_stdi
     """Sign in to Last.fm and keep the session privately in the state folder.
 
     By default this opens Last.fm's approval page (or prints its URL) and
-    waits until you approve. On a machine without a browser, use a mobile
+    waits until you approve. The page is on the site of the API endpoint in
+    use (www.last.fm for Last.fm itself; LASTFM_AUTH_URL or "auth_url" in
+    the config to choose another). Already signed in, it says so and does
+    nothing (`lastfm logout` first). On a machine without a browser, use a mobile
     session: the password is read from standard input, never stored.
 
     \b
@@ -56,6 +59,11 @@ def lastfm_login(app: App, no_browser: bool, username: str | None, password_stdi
       python main.py lastfm login
       printf '%s\\n' "$PASSWORD" | python main.py lastfm login --username me --password-stdin
     """
+    saved = app.sessions.load()
+    if saved is not None:
+        click.echo(f"already signed in to Last.fm as {saved.username}; to sign in again or as someone else, "
+                   "run `python main.py lastfm logout` first")
+        return
     if username:
         if not password_stdin:
             raise click.UsageError("--username needs --password-stdin (a password is never taken as an argument)")
@@ -96,7 +104,7 @@ def lastfm_status(app: App, as_json: bool) -> ExitStatus:
         if info.playcount is not None:
             click.echo(f"Last.fm play count: {info.playcount}")
     click.echo(f"sent in the last 24 hours: {info.sent_24h} of {info.cap.value} "
-               f"({info.cap.source} daily cap); {info.remaining_today} left")
+               f"(daily cap {info.cap.describe()}); {info.remaining_today} left")
     click.echo(f"pending: {info.pending}, in flight: {info.in_flight}")
     if info.problem:
         click.echo(info.problem, err=True)

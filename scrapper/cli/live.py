@@ -37,7 +37,7 @@ from scrobble.live_events import (
 )
 from scrobble.planner import PlanOptions
 from scrobble.send import find_record
-from scrobble.timeparse import local_clock
+from scrobble.timeparse import local_clock, local_time
 
 from cli.output import plural
 
@@ -169,7 +169,7 @@ def describe(event: Event) -> str:
             line += f"  (not shown as now playing: {event.reason})"
         return line
     if isinstance(event, Scrobbled):
-        line = f"{local_clock(event.timestamp)[11:]}  {_title(event.track, event.track.item.album_artist)}"
+        line = f"{local_time(event.timestamp)}  {_title(event.track, event.track.item.album_artist)}"
         if event.status == "accepted":
             fixes = ", ".join(f"{k} → {v}" for k, v in event.corrections.items())
             return f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else "")

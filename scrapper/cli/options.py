@@ -79,6 +79,9 @@ def app_of(ctx: click.Context) -> App:
         _configure_logging(given.get("verbose", 0))
         settings = load_settings(given.get("data_dir"), given.get("state_dir"), given.get("config"),
                                  given.get("verbose", 0), given.get("quiet", False))
+        logging.getLogger("russfm.config").info(
+            "config file %s; data folder %s; state folder %s",
+            settings.config_file or "none", settings.data_dir.resolve(), settings.state_dir.resolve())
         command = " ".join(ctx.command_path.split()[1:]) or "russfm"
         app = root.meta[APP] = App(settings, command)
         root.call_on_close(app.close)

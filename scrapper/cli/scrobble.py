@@ -15,10 +15,10 @@ from cli.output import emit_json, plural, progress_bar
 from collection.duration_format import format_duration
 from errors import ExitStatus
 from scrobble import send
-from scrobble.ledger import ACCEPTED, FAILED, IGNORED
+from scrobble.ledger import ACCEPTED, FAILED, IGNORED, Entry
 from scrobble.planner import Plan
 from scrobble.send import SendResult
-from scrobble.timeparse import local_clock, parse_span, parse_time
+from scrobble.timeparse import local_clock, local_time, parse_span, parse_time
 
 
 @click.group(cls=AppGroup)
@@ -35,20 +35,34 @@ def render_plan(plan: Plan) -> None:
     total = plan.finished_at - plan.started_at
     click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
     click.echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
-               f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
+               f"{local_clock(plan.started_at)} → {local_time(plan.finished_at)}")
     places = media_column([(s.medium, s.disc) for s in plan.scrobbles])
     starts = album_lines([s.album for s in plan.scrobbles], plan.album)
     for s, place, start in zip(plan.scrobbles, places, starts):
         if start:
             click.echo(start)
         artist = f"{s.artist} — " if s.artist != plan.album_artist else ""
-        click.echo(f"{s.track_number:>3}  {s.position:<6} {place}{local_clock(s.timestamp)[11:]}  "
+        click.echo(f"{s.track_number:>3}  {s.position:<6} {place}{local_time(s.timestamp)}  "
                    f"{format_duration(s.duration):>7}  {s.duration_source:<8} {artist}{s.track}")
     for title, reason in plan.skipped:
         click.echo(f"  left out: {title} ({reason})")
     untimed = sum(1 for s in plan.scrobbles if s.duration_source == "default")
     if untimed:
         click.echo(f"  {plural(untimed, 'track')} without a known length: 3:00 each (default)")
+
+
+def _entry_line(e: Entry) -> None:
+    line = f"{local_time(e.timestamp)}  {e.artist} — {e.track}"
+    if e.status == ACCEPTED:
+        fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
+        click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
+    elif e.status == IGNORED:
+        click.echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
+    elif e.status == FAILED:
+        click.echo(f"  FAILED    {line}: {e.message}")
+    else:
+        why = "daily limit reached" if e.deferred else "kept for the next run"
+        click.echo(f"  waiting   {line}: {why}")
 
 
 def render_result(result: SendResult, as_json: bool) -> ExitStatus:
@@ -62,17 +76,7 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
             click.echo(f"  this listening was recorded before and not yet sent: sending its {result.kept} "
                        "scrobbles, not a second copy")
         for e in result.scrobbles:
-            line = f"{local_clock(e.timestamp)[11:]}  {e.artist} — {e.track}"
-            if e.status == ACCEPTED:
-                fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
-                click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
-            elif e.status == IGNORED:
-                click.echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
-            elif e.status == FAILED:
-                click.echo(f"  FAILED    {line}: {e.message}")
-            else:
-                why = "daily limit reached" if e.deferred else "kept for the next run"
-                click.echo(f"  waiting   {line}: {why}")
+            _entry_line(e)
         data = result.to_json()
         summary = f"{data['accepted']} accepted, {data['ignored']} ignored"
         if data["deferred"]:
@@ -81,6 +85,14 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
             summary += f" ({result.reconciled} confirmed on Last.fm after an unanswered send)"
         if result.scrobbles or not result.refused:
             click.echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
+        if result.leftovers:
+            left = data["leftovers"]
+            click.echo(f"also sent what earlier commands left: {left['accepted']} accepted, {left['ignored']} "
+                       f"ignored" + (f", {left['deferred']} kept for later" if left["deferred"] else ""))
+            for e in result.leftovers:
+                _entry_line(e)
+            if not result.scrobbles and result.refused:
+                click.echo(f"{plural(result.requests, 'request')} to Last.fm")
     for problem in (result.stopped, result.refused):
         if problem is not None:
             click.echo(f"error: {problem}", err=True)
@@ -149,8 +161,8 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
         nonlocal bar
         if not as_json:
             click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
-                       f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
-        bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json)
+                       f"{local_clock(plan.started_at)} → {local_time(plan.finished_at)}")
+        bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json, label="scrobble")
 
     try:
         result = send.scrobble_album(app, album, options, force, on_plan=announce,
@@ -215,7 +227,7 @@ def scrobble_history(app: App, limit: int, as_json: bool) -> None:
     if not entries:
         click.echo("the ledger is empty")
     for e in entries:
-        when = local_clock(e.timestamp) if e.timed else "not yet timed      "
+        when = local_clock(e.timestamp) if e.timed else f"{'not yet timed':<25}"
         reason = f" ({e.to_json()['reason']})" if e.status == IGNORED else ""
         job = f"  [queue job {e.job}]" if e.job else ""
         click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from collection.album import Album, album_from_data
 from collection.names import fold
@@ -14,6 +16,9 @@ _ID = r"[0-9]{1,12}"
 _DISCOGS_URL = re.compile(rf"discogs\.com/(?:[^/]+/)?release/({_ID})(?![0-9])", re.I)
 _SLUG_ID = re.compile(rf"-({_ID})$")
 MAX_CANDIDATES = 10
+MAX_NEAREST = 3
+NEAREST_SCORE = 0.6  # how alike (0 to 1) a record must be to be suggested for a name that matched nothing
+MAX_JOINED_WORDS = 8  # unquoted words taken together as one name, at most
 # How exactly free text names an album, best first.
 _ARTIST_AND_TITLE, _WHOLE_ARTIST, _WHOLE_TITLE, _WORDS = range(4)
 
@@ -103,7 +108,7 @@ def _rank(wanted: str, tokens: list[str], artist: str, title: str) -> int | None
     return None
 
 
-def _by_text(store: Store, query: str) -> str:
+def _by_text(store: Store, query: str, suggest: bool = True) -> str:
     """The albums the text names most exactly: whole artist and title, whole artist, whole title, then words."""
     wanted = fold(query)
     tokens = wanted.split()
@@ -117,15 +122,39 @@ def _by_text(store: Store, query: str) -> str:
         if rank is not None:
             ranked.setdefault(rank, []).append((entry, slug))
     if not ranked:
-        raise AlbumNotFound(f"no album in {store.index_path} matches {query!r}")
+        nearest = nearest_albums(store, query) if suggest else []
+        raise AlbumNotFound(f"no album in {store.index_path} matches {query!r}"
+                            + ("; the nearest:" if nearest else ""), nearest)
     return _one_album(store, ranked[min(ranked)], repr(query))
 
 
-def resolve_slug(store: Store, query: str) -> str:
-    """Slug, Discogs release id, Discogs release URL, or `artist title` text."""
-    query = query.strip()
-    if not query:
-        raise AlbumNotFound("no album given")
+def _likeness(wanted: str, tokens: list[str], text: str) -> float:
+    """How alike a typed name and a record's `artist title` are: the whole, or word by word (typos)."""
+    whole = SequenceMatcher(None, wanted, text).ratio()
+    words = text.split()
+    if not words:
+        return whole
+    each = [max(SequenceMatcher(None, t, w).ratio() for w in words) for t in tokens]
+    return max(whole, sum(each) / len(each))
+
+
+def nearest_albums(store: Store, query: str, limit: int = MAX_NEAREST) -> list[str]:
+    """Labels of the records whose artist and title are nearest what was typed, best first."""
+    wanted = fold(query)
+    tokens = wanted.split()
+    if not tokens:
+        return []
+    scored: list[tuple[float, int, str]] = []
+    for entry, slug in _entries(store):
+        text = fold(f"{entry.get('release_artist') or ''} {entry.get('release_name') or ''}")
+        score = _likeness(wanted, tokens, text)
+        if score >= NEAREST_SCORE:
+            scored.append((-score, len(scored), _label(entry, slug)))
+    return [label for _, _, label in sorted(scored)[:limit]]
+
+
+def _exact(store: Store, query: str) -> str | None:
+    """The album a slug, a Discogs release id or a release URL names, if it is one; None for other text."""
     url = _DISCOGS_URL.search(query)
     if url or re.fullmatch(_ID, query):
         release_id = url.group(1) if url else query
@@ -138,7 +167,16 @@ def resolve_slug(store: Store, query: str) -> str:
         return query
     if any(entry_slug(e) == query for e in store.index()):
         return query
-    return _by_text(store, query)
+    return None
+
+
+def resolve_slug(store: Store, query: str, suggest: bool = True) -> str:
+    """Slug, Discogs release id, Discogs release URL, or `artist title` text; when nothing matches, the
+    error names the nearest records (unless `suggest` is off)."""
+    query = query.strip()
+    if not query:
+        raise AlbumNotFound("no album given")
+    return _exact(store, query) or _by_text(store, query, suggest)
 
 
 def resolve_many(store: Store, queries: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -150,6 +188,49 @@ def resolve_many(store: Store, queries: list[str]) -> tuple[list[str], list[tupl
             slugs.append(resolve_slug(store, query))
         except (CollectionError, AmbiguousAlbum) as exc:
             problems.append((query, str(exc)))
+    return slugs, problems
+
+
+@dataclass
+class LookupProblem:
+    """A name that found no album, or several: why, and the records to choose from."""
+
+    query: str
+    message: str
+    candidates: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.query}: {self.message}"
+
+
+def resolve_words(store: Store, words: list[str]) -> tuple[list[str], list[LookupProblem]]:
+    """Slugs for names typed as command-line arguments, quoted or not: `rush 2112` is one album when
+    `rush` alone is not. Each run of words is taken as one name when it names one album (the longest
+    run first), else the first word is reported with the records it could mean."""
+    slugs: list[str] = []
+    problems: list[LookupProblem] = []
+    i = 0
+    while i < len(words):
+        try:
+            exact = _exact(store, words[i].strip()) if words[i].strip() else None
+        except CollectionError:
+            exact = None
+        if exact:  # a slug or an id: taken as it is, without trying it with the words after it
+            slugs.append(exact)
+            i += 1
+            continue
+        for j in range(min(len(words), i + MAX_JOINED_WORDS), i, -1):
+            try:
+                found = resolve_slug(store, " ".join(words[i:j]), suggest=j == i + 1)
+            except (CollectionError, AmbiguousAlbum) as exc:
+                if j == i + 1:
+                    problems.append(LookupProblem(words[i], str(exc), getattr(exc, "candidates", [])))
+                continue
+            slugs.append(found)
+            i = j
+            break
+        else:
+            i += 1
     return slugs, problems
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from collection.album import Album, describe_length
+from collection.album import Album, describe_length, with_default_durations
 from collection.lookup import find_album, iter_albums
 from collection.selection import Selection, selected_tracks
 from collection.store import Store
@@ -26,6 +26,8 @@ class AlbumView:
 
     def to_json(self) -> dict[str, Any]:
         a = self.album
+        # The durations a plan would use: an untimed track is 180 s, "default", as in the text and the plan.
+        timed = with_default_durations(self.tracks)
         return {
             "slug": a.slug, "title": a.title, "artist": a.artist, "discogs_id": a.discogs_id,
             "formats": a.formats, "media": a.media, "box_albums": a.box_albums, "warnings": a.warnings,
@@ -33,7 +35,7 @@ class AlbumView:
                 "number": t.number, "position": t.position, "side": t.side, "disc": t.disc,
                 "medium": t.medium, "artist": t.artist, "title": t.title, "album": t.album or a.title,
                 "duration": t.duration, "duration_source": source, "length": length,
-            } for t, (length, source) in zip(self.tracks, self.lengths())],
+            } for t, (length, source) in zip(timed, self.lengths())],
         }
 
 

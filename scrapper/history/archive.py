@@ -348,6 +348,16 @@ class Archive:
             "WHERE a.slug IS NOT NULL GROUP BY a.slug")
         return {slug: (int(last), int(n)) for slug, last, n in rows}
 
+    def records_listened(self, pause: int) -> dict[str, tuple[int, int]]:
+        """{collection slug: (latest play, listens)}: a listen is a run of the record's scrobbles with no
+        more than `pause` seconds between two of them, so an album played through counts once."""
+        rows = self._sql.execute(
+            "SELECT slug, max(ts), sum(fresh) FROM (SELECT a.slug AS slug, s.timestamp AS ts, "
+            "CASE WHEN s.timestamp - lag(s.timestamp) OVER (PARTITION BY a.slug ORDER BY s.timestamp) <= ? "
+            "THEN 0 ELSE 1 END AS fresh FROM albums a JOIN scrobbles s ON s.album_id = a.id "
+            "WHERE a.slug IS NOT NULL) GROUP BY slug", (pause,))
+        return {slug: (int(last), int(n)) for slug, last, n in rows}
+
     def weekday_hours(self, start: int, end: int) -> Iterator[tuple[int, int, int]]:
         """(weekday 0 = Sunday, hour, scrobbles) in local time, as the C library's time zone sees it."""
         rows = self._sql.execute(

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app import App
-from errors import UsageError
 from history.archive import Archive
-from history.periods import DAY, PERIODS
+from history.periods import DAY, DEFAULT_PERIOD, PERIODS, check_period
 from scrobble.timeparse import iso_utc
 
 WEEKS = 26
@@ -133,10 +132,9 @@ def tops(groups: list[tuple[str | None, str, str, str, int]],
     return top_albums, [ArtistPlays(name, plays) for _, plays, name in _top(artist_counts, artist_names)]
 
 
-def history_stats(app: App, period: str = "1m") -> HistoryStats:
+def history_stats(app: App, period: str = DEFAULT_PERIOD) -> HistoryStats:
     """Everything `lastfm stats` shows for the period (a key of PERIODS), read from the archive."""
-    if period not in PERIODS:
-        raise UsageError(f"unknown period {period!r}; choose from {', '.join(PERIODS)}")
+    period = check_period(period)
     now = int(app.clock())
     end = now + 1
     with Archive.finished(app.settings.state_dir) as archive:

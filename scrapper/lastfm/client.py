@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx2
 import pylast
 
-from config import Settings
+from config import DEFAULT_API_URL, Settings
 from errors import (
     ConfigError, LastfmError, LastfmNotFound, LastfmTemporary, OutcomeUnknown, PrivateProfile, RequestNotSent,
     RussfmError, SessionInvalid, TokenExpired, TokenNotAuthorised,
@@ -48,6 +48,7 @@ MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # in one reconciliation window. Copying a whole history sets its own bound.
 MAX_PAGES = 50
 T = TypeVar("T")
+LASTFM_SITE = "https://www.last.fm"
 
 
 def redact(params: dict[str, str]) -> dict[str, str]:
@@ -183,6 +184,17 @@ def _ws_server(url: str) -> tuple[str, str]:
     return parts.netloc, parts.path or "/"
 
 
+def approval_site(settings: Settings) -> str:
+    """Where a web sign-in is approved: LASTFM_AUTH_URL if set, else the site of the API endpoint in use
+    (www.last.fm for Last.fm's own, the endpoint's host for another one, such as the local emulator)."""
+    if settings.auth_url:
+        return settings.auth_url.rstrip("/")
+    parts = urlsplit(settings.api_url)
+    if parts.netloc == urlsplit(DEFAULT_API_URL).netloc:
+        return LASTFM_SITE
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class LastFM:
     """Plain-data access to Last.fm; each method is one request unless it says otherwise.
 
@@ -276,7 +288,7 @@ class LastFM:
         return token
 
     def auth_url(self, token: str) -> str:
-        return f"{self.network.homepage}/api/auth/?api_key={self.settings.api_key}&token={token}"
+        return f"{approval_site(self.settings)}/api/auth/?api_key={self.settings.api_key}&token={token}"
 
     def get_session(self, token: str) -> tuple[str, str]:
         name, key = self.call("auth.getSession", {"token": token}, sign=True, parse=responses.session)
@@ -288,8 +300,14 @@ class LastFM:
         token = pylast.md5(username + pylast.md5(password))
         self._add_secret(password)
         self._add_secret(token)
-        name, key = self.call("auth.getMobileSession", {"username": username, "authToken": token},
-                              sign=True, parse=responses.session)
+        try:
+            name, key = self.call("auth.getMobileSession", {"username": username, "authToken": token},
+                                  sign=True, parse=responses.session)
+        except LastfmError as exc:
+            if exc.code == 4:  # Last.fm's words: "Authentication Failed - You do not have permissions…"
+                raise LastfmError("Last.fm did not accept this user name and password; check them and try again",
+                                  exc.code, exc.method) from None
+            raise
         self._add_secret(key)
         return name, key
 

@@ -17,7 +17,16 @@ LEARNED_FOR = 7 * DAY
 @dataclass(frozen=True)
 class DailyCap:
     value: int
-    source: str  # config (option, environment or config file), learned (from Last.fm's answers), default
+    source: str  # option (this run), config (environment or config file), learned (from Last.fm's answers), default
+
+    @property
+    def chosen(self) -> bool:
+        """Set by the user (option, environment, config file): it wins over what was learned from Last.fm."""
+        return self.source in ("option", "config")
+
+    def describe(self) -> str:
+        return {"learned": "learned from Last.fm's answers", "config": "from the configuration",
+                "default": "default", "option": "given for this run"}.get(self.source, self.source)
 
     def to_json(self) -> dict[str, object]:
         return {"value": self.value, "source": self.source}
@@ -36,11 +45,22 @@ def daily_cap(settings: Settings, ledger: Ledger, now: float, override: int | No
 
 
 def budget_left(cap: DailyCap, ledger: Ledger, now: float) -> tuple[int, float | None]:
-    """Scrobbles the cap still allows, and when the next one frees if none."""
+    """Scrobbles the cap still allows, and when the next one frees if none.
+
+    A wait learned from Last.fm's refusal holds only while no cap of the user's own is set: an option or
+    a setting lifts it (and if Last.fm refuses again, the refusal is learned again)."""
     blocked = ledger.meta("cap_blocked_until")
-    if isinstance(blocked, (int, float)) and now < blocked:
+    if not cap.chosen and isinstance(blocked, (int, float)) and now < blocked:
         return 0, float(blocked)
     sent = ledger.accepted_since(now - DAY)
     if len(sent) < cap.value:
         return cap.value - len(sent), None
     return 0, sent[-cap.value] + DAY  # when the oldest scrobble counting against the cap ages out
+
+
+def forget_learned_cap(ledger: Ledger) -> int | None:
+    """Forget the cap learned from Last.fm and the wait it set; returns the forgotten cap, if there was one."""
+    with ledger.locked():
+        learned = ledger.meta("learned_cap")
+        ledger.set_meta(learned_cap=None, cap_blocked_until=None)
+    return learned["value"] if isinstance(learned, dict) and isinstance(learned.get("value"), int) else None

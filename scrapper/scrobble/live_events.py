@@ -113,6 +113,15 @@ class Resumed(Event):
     paused_for: float
 
 
+def face_json(name: str | None) -> tuple[str | None, int | None]:
+    """A face's name as text says it (`side A`, `disc 2`) as the tracks' JSON gives it: side "A", disc 2."""
+    if name and name.startswith("side "):
+        return name[5:], None
+    if name and name.startswith("disc ") and name[5:].isdigit():
+        return None, int(name[5:])
+    return None, None
+
+
 @dataclass
 class Skipped(Event):
     """A track left with `n` (`scrobbled`: it had reached its threshold), or a whole side left out."""
@@ -121,6 +130,11 @@ class Skipped(Event):
     track: LiveTrack | None
     side: str | None
     scrobbled: bool
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out["side"], out["disc"] = face_json(self.side)
+        return out
 
 
 @dataclass
@@ -132,12 +146,23 @@ class SideDone(Event):
     resumes_at: float | None  # otherwise: when the next side starts
     skipped: bool = False  # `side` was skipped rather than played
 
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out["side"], out["disc"] = face_json(self.side)
+        out["next_side"], out["next_disc"] = face_json(self.next_side)
+        return out
+
 
 @dataclass
 class SideStarted(Event):
     kind: ClassVar[str] = "side_started"
     side: str
     turned_in: float  # seconds between the end of the last side and this one
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out["side"], out["disc"] = face_json(self.side)
+        return out
 
 
 @dataclass

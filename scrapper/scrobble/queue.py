@@ -8,6 +8,7 @@ job record always names exactly the albums whose scrobbles it holds.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,63 +16,24 @@ from typing import Any
 
 from app import App
 from collection.album import Album
-from collection.lookup import load_album, resolve_many
-from collection.names import fold
+from collection.browse import Filters, matches
+from collection.lookup import LookupProblem, load_album, resolve_words
 from collection.store import Store, entry_slug
-from errors import CollectionError, OverlapError, UsageError
+from errors import CollectionError, JobNotFound, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
+from scrobble.hours import DEFAULT_GAP, Hours, hours_of
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
-from scrobble.timeparse import iso_utc, local_clock
+from scrobble.timeparse import local_clock, local_time
 
 
-@dataclass
-class Filters:
-    artist: str | None = None
-    genre: str | None = None
-    format: str | None = None
-    added_since: str | None = None
-    added_before: str | None = None
-    limit: int | None = None
-
-    def any(self) -> bool:
-        return any((self.artist, self.genre, self.format, self.added_since, self.added_before))
-
-
-def _texts(value: object) -> list[str]:
-    """An index field that should be a list of names, whatever it really holds (a name, a number, null)."""
-    items = value if isinstance(value, list) else [value]
-    return [str(item.get("name") or "") if isinstance(item, dict) else str(item) for item in items
-            if item is not None and not isinstance(item, (list, bool))]
-
-
-def _matches(entry: dict, f: Filters) -> bool:
-    if f.artist:
-        names = _texts(entry.get("release_artist")) + _texts(entry.get("artists"))
-        if not any(fold(f.artist) in fold(n) for n in names):
-            return False
-    if f.genre:
-        genres = _texts(entry.get("genre_names")) + _texts(entry.get("styles"))
-        if fold(f.genre) not in {fold(g) for g in genres}:
-            return False
-    if f.format and fold(f.format) not in {fold(x) for x in _texts(entry.get("formats"))}:
-        return False
-    added = str(entry.get("date_added") or "")[:10]
-    if f.added_since and (not added or added < f.added_since):
-        return False
-    if f.added_before and (not added or added >= f.added_before):
-        return False
-    return True
-
-
-def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[str]]:
-    """Slugs to queue, and one line per album argument that could not be resolved."""
+def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[LookupProblem]]:
+    """Slugs to queue, and the album names (quoted or not) that found no album or several."""
     if albums:
-        slugs, problems = resolve_many(store, albums)
-        return slugs, [f"{query}: {why}" for query, why in problems]
+        return resolve_words(store, albums)
     if not every and not filters.any():
         raise UsageError("name ALBUMS, or choose with --all or a filter (--artist, --genre, …)")
-    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and (every or _matches(e, filters))]
+    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and (every or matches(e, filters))]
     if filters.limit:
         chosen = chosen[: filters.limit]
     return chosen, []
@@ -87,6 +49,8 @@ class QueueOptions:
     include_short: bool = False
     medium: str | None = None
     split_index: bool = False
+    hours: Hours | None = None  # place the albums only within these hours of each day
+    gap: int | None = None  # seconds free before each album (default: 10 minutes with hours, else none)
 
 
 @dataclass
@@ -96,10 +60,11 @@ class AddResult:
     tracks: int = 0
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    candidates: dict[str, list[str]] = field(default_factory=dict)  # error line: the records it could mean
 
     def to_json(self) -> dict[str, Any]:
         return {"job": self.job.id if self.job else None, "albums": self.albums, "tracks": self.tracks,
-                "skipped": self.skipped, "errors": self.errors}
+                "skipped": self.skipped, "errors": self.errors, "candidates": self.candidates}
 
 
 def _album_rows(album: Album, options: QueueOptions) -> tuple[list[dict], int]:
@@ -118,7 +83,7 @@ def roll_back_interrupted(ledger: Ledger) -> None:
 
 
 def _records(app: App, albums: list[str], every: bool, filters: Filters,
-             lastfm: list[tuple[str, str]]) -> tuple[list[Callable[[], Album]], list[str]]:
+             lastfm: list[tuple[str, str]]) -> tuple[list[Callable[[], Album]], list[LookupProblem]]:
     """Loaders for the chosen albums (collection and Last.fm), and one line per name that found nothing."""
     slugs, problems = select(app.store, albums, every, filters) if (albums or every or filters.any() or
                                                                     not lastfm) else ([], [])
@@ -133,9 +98,13 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
     when it is sent. Records from Last.fm (`lastfm`) cost one cached album.getInfo each."""
     if options.started_at is not None and options.finished_at is not None:
         raise UsageError("give --started-at or --finished-at, not both")
+    if (options.hours or options.gap) and (options.started_at is not None or options.finished_at is not None):
+        raise UsageError("--hours and --gap choose when albums are placed; --finished-at and --started-at fix "
+                         "it: give one or the other")
     now = app.clock()
     loaders, problems = _records(app, albums, every, filters, lastfm or [])
-    result = AddResult(job=None, errors=problems)
+    result = AddResult(job=None, errors=[str(p) for p in problems],
+                       candidates={str(p): p.candidates for p in problems if p.candidates})
     loaded: list[tuple[str, list[dict], int]] = []
     seen: set[str] = set()
     for load in loaders:
@@ -168,15 +137,17 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
             clash = [] if options.force else ledger.overlapping(start, start + total)
             if clash:
                 raise OverlapError(
-                    f"these albums ({local_clock(start)}–{local_clock(start + total)[11:]}) overlap "
+                    f"these albums ({local_clock(start)}–{local_time(start + total)}) overlap "
                     f"{clash[0].artist} — {clash[0].track} at {local_clock(clash[0].timestamp)}; "
                     "give another time, or --force")
             for _, rows, span in chosen:
                 for row in rows:
                     row["timestamp"] = start + row["offset"]
                 start += span
+        gap = options.gap if options.gap is not None else (DEFAULT_GAP if options.hours else 0)
         job = Job(id=ledger.next_job_id(), created_at=now, status=ADDING, albums=[s for s, _, _ in chosen],
-                  scheduled_at=options.at, timing="fixed" if fixed else "when sent")
+                  scheduled_at=options.at, timing="fixed" if fixed else "when sent",
+                  hours=options.hours.to_list() if options.hours else None, gap=gap)
         ledger.save_job(job)
         entries = ledger.add([{**row, "job": job.id} for _, rows, _ in chosen for row in rows])
         # Albums whose every scrobble already stood (a fixed time given twice) hold nothing in this job.
@@ -198,17 +169,24 @@ class JobChange:
     job: Job
     dropped: int = 0  # pending scrobbles cancelled
     in_flight: int = 0  # a batch being sent when the job was cancelled: it is settled, not recalled
+    finished: bool = False  # nothing was left to send: the job was left as it was
 
     def to_json(self) -> dict[str, Any]:
         return {"job": self.job.id, "status": self.job.status, "dropped": self.dropped,
-                "in_flight": self.in_flight}
+                "in_flight": self.in_flight, "finished": self.finished}
 
 
 def job_of(ledger: Ledger, job_id: str) -> Job:
     job = ledger.job(str(job_id).strip())
-    if job is None or job.status == ADDING:
-        raise UsageError(f"no queue job {job_id} (see `scrobble queue list`)")
+    if job is None or job.status == ADDING or job.cleared_at is not None:
+        raise JobNotFound(f"no queue job {str(job_id)[:20]!r} (see `scrobble queue list --all`)")
     return job
+
+
+def is_finished(ledger: Ledger, job: Job) -> bool:
+    """Nothing of the job is left to send or to settle: every scrobble accepted, ignored, failed or cancelled."""
+    counts = ledger.job_counts().get(job.id, Counter())
+    return job.status != ADDING and not counts[PENDING] and not counts[IN_FLIGHT]
 
 
 def set_job_status(app: App, job_id: str, status: str) -> JobChange:
@@ -220,6 +198,10 @@ def set_job_status(app: App, job_id: str, status: str) -> JobChange:
         job = job_of(ledger, job_id)
         if job.status == CANCELLED:
             raise UsageError(f"job {job.id} was cancelled")
+        if status != ACTIVE and is_finished(ledger, job):
+            # A finished job keeps its true story: "done" stays done, not "cancelled". Nothing more will
+            # be sent, which is what a pause or a cancel asks, so this is no failure.
+            return JobChange(job, finished=True)
         job.status = status
         ledger.save_job(job)
         change = JobChange(job)
@@ -231,6 +213,23 @@ def set_job_status(app: App, job_id: str, status: str) -> JobChange:
     return change
 
 
+def clear_finished(app: App) -> list[str]:
+    """Take finished jobs off the lists; their scrobbles stay in the ledger, and their numbers are not reused."""
+    ledger = app.ledger
+    cleared = []
+    with ledger.locked():
+        now = app.clock()
+        for job in ledger.jobs().values():
+            if job.cleared_at is None and is_finished(ledger, job):
+                job.cleared_at = now
+                ledger.save_job(job)
+                cleared.append(job.id)
+    return cleared
+
+
 def describe_job(job: Job) -> str:
-    when = f", not before {iso_utc(job.scheduled_at)}" if job.scheduled_at else ""
-    return f"timed {job.timing}{when}"
+    when = f", not before {local_clock(job.scheduled_at)}" if job.scheduled_at else ""
+    hours = hours_of(job.hours)
+    within = f", within {hours.describe()}" if hours else ""
+    gap = f", {job.gap // 60} min between albums" if job.gap else ""
+    return f"timed {job.timing}{within}{gap}{when}"

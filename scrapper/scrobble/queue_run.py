@@ -20,6 +20,7 @@ from errors import Busy, CapReached, ExitStatus, LastfmError, QueueBusy, RussfmE
 from statefiles import busy_message, file_lock
 
 from scrobble.daily_cap import budget_left, daily_cap
+from scrobble.hours import hours_of, place_within
 from scrobble.ledger import ACTIVE, IN_FLIGHT, PENDING, Entry, Job, Ledger
 from scrobble.planner import OLDEST_ALLOWED
 from scrobble.sender import BATCH_SIZE, SETTLE_MARGIN, Sender
@@ -59,6 +60,22 @@ def place(gaps: list[tuple[int, int]], span: int) -> int | None:
             gaps[i] = (start + span, end)
             return start
     return None
+
+
+def room_for(job: Job, low: int, high: int) -> int:
+    """The longest album the job could ever have placed: the window, or one day's listening hours, less
+    the gap before it."""
+    hours = hours_of(job.hours)
+    return (min(high - low, hours.seconds) if hours else high - low) - job.gap
+
+
+def place_for(job: Job, gaps: list[tuple[int, int]], span: int, low: int, high: int) -> int | None:
+    """Where an album of this job goes: the earliest free time, within its listening hours and after its
+    gap when it has them."""
+    hours = hours_of(job.hours)
+    if hours is None and not job.gap:
+        return place(gaps, span)
+    return place_within(gaps, span, hours.windows(low, high) if hours else None, job.gap)
 
 
 def due_jobs(ledger: Ledger, now: float) -> list[Job]:
@@ -120,14 +137,16 @@ class QueueSelection:
         if room > 0:
             low, high = window(now)
             gaps = free_gaps(ledger, low, high)
+            by_id = {j.id: j for j in jobs}
             for job, slug, span in untimed_in_order(ledger, jobs):
                 if room <= 0:
                     break
-                start = place(gaps, max(span, 1))
+                start = place_for(by_id[job], gaps, max(span, 1), low, high)
                 if start is None:
                     # This album waits (for time to pass, or for ever if it is longer than the
-                    # window); the albums behind it go on.
-                    self.waiting = self.waiting or (TOO_LONG if span > high - low else NO_ROOM)
+                    # window or the job's listening hours); the albums behind it go on.
+                    self.waiting = self.waiting or (TOO_LONG if span > room_for(by_id[job], low, high)
+                                                    else NO_ROOM)
                     continue
                 group = ledger.untimed_album(job, slug)
                 ledger.retime(group, start)
@@ -159,6 +178,12 @@ class RunResult:
     def exit_status(self) -> ExitStatus:
         return self.stopped.exit_status if self.stopped else ExitStatus.OK
 
+    @property
+    def idle(self) -> bool:
+        """Nothing was due: nothing sent, settled or asked, and nothing went wrong."""
+        return not (self.accepted or self.ignored or self.failed or self.reconciled or self.requests
+                    or self.stopped)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted, "ignored": self.ignored, "failed": self.failed,
@@ -173,6 +198,18 @@ def _pending(ledger: Ledger) -> int:
     live = {j.id for j in ledger.jobs().values() if j.status == ACTIVE}
     return sum(c[PENDING] for job, c in ledger.job_counts().items() if job in live) + \
         ledger.count(PENDING, outside_queue=True)
+
+
+def expected_sends(app: App, max_items: int | None = None, cap_override: int | None = None) -> int:
+    """About how many scrobbles a run would send now: what is due, within the cap and --max. For a progress
+    bar's total only; what is sent is decided batch by batch under the send lock."""
+    ledger = app.ledger
+    now = app.clock()
+    due = {j.id for j in due_jobs(ledger, now)}
+    waiting = ledger.count(PENDING, outside_queue=True) + \
+        sum(c[PENDING] for job, c in ledger.job_counts().items() if job in due)
+    budget, _ = budget_left(daily_cap(app.settings, ledger, now, cap_override), ledger, now)
+    return min(waiting, budget, max_items if max_items is not None else waiting)
 
 
 def _nothing_to_do(app: App, selection: QueueSelection) -> bool:

@@ -12,7 +12,8 @@ from lastfm.responses import reason_text
 from scrobble.daily_cap import DAY, DailyCap, budget_left, daily_cap
 from scrobble.ledger import ACCEPTED, ACTIVE, ADDING, CANCELLED, IGNORED, IN_FLIGHT, PAUSED, PENDING, Job
 from scrobble.queue import job_of
-from scrobble.queue_run import NO_ROOM, TOO_LONG, free_gaps, window
+from scrobble.hours import hours_of
+from scrobble.queue_run import NO_ROOM, TOO_LONG, free_gaps, room_for, window
 from scrobble.timeparse import iso_utc
 
 
@@ -28,6 +29,11 @@ class JobStatus:
     estimated_finish: float | None = None
     too_long: list[str] = field(default_factory=list)  # albums longer than the window: never sent
 
+    @property
+    def finished(self) -> bool:
+        """Nothing left to send or settle (done, or cancelled with nothing in flight)."""
+        return not self.counts[PENDING] and not self.counts[IN_FLIGHT]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.job.id, "status": self.status, "albums": len(self.job.albums), "tracks": self.tracks,
@@ -37,6 +43,7 @@ class JobStatus:
             "scheduled_at": iso_utc(self.job.scheduled_at), "next_send_at": iso_utc(self.next_send_at),
             "waiting_reason": self.waiting, "estimated_finish": iso_utc(self.estimated_finish),
             "too_long": self.too_long, "created_at": iso_utc(self.job.created_at),
+            "hours": self.job.hours, "gap": self.job.gap,
         }
 
 
@@ -75,11 +82,11 @@ def queue_status(app: App, job_id: str | None = None) -> QueueStatus:
     backlog = 0  # sendable scrobbles of the jobs before this one, for the finish estimate
     backlog_seconds = 0
     for job in ledger.jobs().values():
-        if job.status == ADDING or (job_id is not None and job.id != str(job_id).strip()):
+        if job.status == ADDING or job.cleared_at is not None or (job_id is not None and job.id != str(job_id).strip()):
             continue
         c = counts.get(job.id, Counter())
         albums = untimed.get(job.id, {})
-        too_long = {slug for slug, (span, _) in albums.items() if span > high - low}
+        too_long = {slug for slug, (span, _) in albums.items() if span > room_for(job, low, high)}
         placeable = [span for slug, (span, _) in albums.items() if slug not in too_long]
         pending = c[PENDING]
         timed = pending - sum(n for _, n in albums.values())
@@ -104,7 +111,9 @@ def queue_status(app: App, job_id: str | None = None) -> QueueStatus:
                 info.next_send_at = max(now, scheduled or 0)
         if status == ACTIVE and sendable:
             backlog += sendable
-            backlog_seconds += sum(placeable)
+            hours = hours_of(job.hours)
+            # Albums kept to listening hours take a whole day for each day's hours of music.
+            backlog_seconds += sum(span + job.gap for span in placeable) * DAY // (hours.seconds if hours else DAY)
             # The cap lets `cap` through per rolling day; real time lets one second of music per second.
             by_cap = now
             if backlog > left:

@@ -123,6 +123,9 @@ class Job:
     albums: list[str]
     scheduled_at: int | None = None
     timing: str = "when sent"  # or "fixed"
+    cleared_at: float | None = None  # finished and cleared from the lists (`queue clear`); kept for its number
+    hours: list[int] | None = None  # [start, end] o'clock, local time: the albums are placed only then
+    gap: int = 0  # seconds left free before each album placed
 
     @classmethod
     def from_row(cls, row: object) -> Job:
@@ -136,7 +139,10 @@ class Job:
         if not (isinstance(job.id, str) and job.id.isdigit() and job.status in (ADDING, ACTIVE, PAUSED, CANCELLED)
                 and isinstance(job.albums, list) and all(isinstance(a, str) for a in job.albums)
                 and _of_type(job.scheduled_at, (int, type(None))) and _of_type(job.created_at, _NUMBER)
-                and isinstance(job.timing, str)):
+                and isinstance(job.timing, str) and _of_type(job.cleared_at, (*_NUMBER, type(None)))
+                and (job.hours is None or (isinstance(job.hours, list) and len(job.hours) == 2
+                                           and all(_of_type(h, (int,)) and 0 <= h <= 24 for h in job.hours)))
+                and _of_type(job.gap, (int,)) and job.gap >= 0):
             raise StateError(f"queue job {str(job.id)[:20]!r} in the ledger holds a value of the wrong type; "
                              "the ledger file may have been edited")
         return job

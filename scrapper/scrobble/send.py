@@ -38,7 +38,7 @@ from scrobble.planner import (
 )
 from scrobble.sender import BATCH_SIZE, SETTLE_MARGIN, Sender, SendLog
 from scrobble.sendlock import interactive_turn
-from scrobble.timeparse import local_clock
+from scrobble.timeparse import local_clock, local_time
 
 MAX_TRACK_SECONDS = 6 * 3600
 
@@ -89,7 +89,7 @@ def record_plan(ledger: Ledger, plan: Plan, force: bool = False) -> Recorded:
                 return out
             first = clash[0]
             out.refused = OverlapError(
-                f"this listening ({local_clock(plan.started_at)}–{local_clock(plan.finished_at)[11:]}) overlaps "
+                f"this listening ({local_clock(plan.started_at)}–{local_time(plan.finished_at)}) overlaps "
                 f"{describe(first)}{f' and {len(clash) - 1} more' if len(clash) > 1 else ''}; "
                 "nobody plays two records at once: give another time, or --force")
             return out
@@ -112,9 +112,18 @@ def send_pending(app: App, on_batch: Callable[[int], None] | None = None) -> Sen
     return sender.log
 
 
+def _counts(entries: list[Entry]) -> dict[str, int]:
+    def count(*statuses: str) -> int:
+        return sum(1 for e in entries if e.status in statuses)
+
+    return {"accepted": count(ACCEPTED), "ignored": count(IGNORED), "deferred": count(PENDING, IN_FLIGHT),
+            "failed": count(FAILED)}
+
+
 @dataclass
 class SendResult:
-    """A scrobble command's outcome: its own scrobbles and whatever else it sent, as the ledger now holds them."""
+    """A scrobble command's outcome, as the ledger now holds it: its own listening's scrobbles, and apart
+    from them the leftovers of earlier commands it sent on the way."""
 
     scrobbles: list[Entry]
     already: list[PlannedScrobble] = field(default_factory=list)
@@ -123,6 +132,7 @@ class SendResult:
     requests: int = 0
     stopped: RussfmError | None = None
     refused: OverlapError | None = None
+    leftovers: list[Entry] = field(default_factory=list)
 
     def with_status(self, *statuses: str) -> list[Entry]:
         return [e for e in self.scrobbles if e.status in statuses]
@@ -133,20 +143,21 @@ class SendResult:
             return self.stopped.exit_status
         if self.refused is not None:
             return self.refused.exit_status
-        if self.with_status(IGNORED, FAILED):
+        sent = self.scrobbles + self.leftovers
+        if any(e.status in (IGNORED, FAILED) for e in sent):
             return ExitStatus.PARTLY_IGNORED
-        if self.with_status(PENDING, IN_FLIGHT):
+        if any(e.status in (PENDING, IN_FLIGHT) for e in sent):
             return ExitStatus.TRY_LATER
         return ExitStatus.OK
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "accepted": len(self.with_status(ACCEPTED)), "ignored": len(self.with_status(IGNORED)),
-            "deferred": len(self.with_status(PENDING, IN_FLIGHT)), "failed": len(self.with_status(FAILED)),
+            **_counts(self.scrobbles),
             "reconciled": self.reconciled, "requests": self.requests,
             "already_scrobbled": [{"artist": s.artist, "track": s.track, "timestamp": s.timestamp}
                                   for s in self.already],
             "scrobbles": [e.to_json() for e in self.scrobbles],
+            "leftovers": {**_counts(self.leftovers), "scrobbles": [e.to_json() for e in self.leftovers]},
             "stopped": str(self.stopped) if self.stopped else None,
             "refused": str(self.refused) if self.refused else None,
         }
@@ -157,10 +168,20 @@ def scrobble_plan(app: App, plan: Plan, force: bool = False,
     """Record the plan, then send. A plan refused for overlap still lets earlier leftovers go."""
     recorded = record_plan(app.ledger, plan, force)
     sent = send_pending(app, on_batch)
-    mine = [e.id for e in recorded.fresh + recorded.kept]
-    ids = list(dict.fromkeys(mine + sent.touched + sent.reconciled))
+    # This listening's scrobbles: those it recorded, and those of the same plan an earlier, killed run
+    # recorded and left (settled now). Whatever else went is another command's leftover.
+    planned = {identity(s.artist, s.track, s.timestamp) for s in plan.scrobbles}
+    mine = {e.id for e in recorded.fresh + recorded.kept}
+    touched = app.ledger.get(list(dict.fromkeys([*mine, *sent.touched, *sent.reconciled])))
+    ours = [e for e in touched if e.id in mine or identity(e.artist, e.track, e.timestamp) in planned]
+    own_ids = {e.id for e in ours}
+    others = [e for e in touched if e.id not in own_ids]
+
+    def order(entries: list[Entry]) -> list[Entry]:
+        return sorted(entries, key=lambda e: (e.timestamp, e.id))
+
     return SendResult(
-        scrobbles=sorted(app.ledger.get(ids), key=lambda e: (e.timestamp, e.id)),
+        scrobbles=order(ours), leftovers=order(others),
         already=recorded.already, kept=len(recorded.kept), reconciled=len(sent.reconciled),
         requests=app.requests(), stopped=sent.stopped, refused=recorded.refused,
     )

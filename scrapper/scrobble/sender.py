@@ -20,7 +20,7 @@ from collection.names import fold
 from errors import CapReached, LastfmError, LastfmNotFound, LastfmTemporary, OutcomeUnknown, RussfmError
 from lastfm.retry import RetryPolicy
 from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, Ledger
-from scrobble.timeparse import iso_utc
+from scrobble.timeparse import local_clock
 
 log = logging.getLogger("russfm.sender")
 BATCH_SIZE = 50
@@ -78,7 +78,7 @@ def learn_cap(ledger: Ledger, now: float, on_lastfm: int | None = None) -> float
         value = max(1, len(sent) + others)
         ledger.set_meta(learned_cap={"value": value, "learned_at": now}, cap_blocked_until=until)
     log.info("Last.fm's daily cap reached after %d scrobbles in 24 h (%d from other players); waiting until %s",
-             value, others, iso_utc(until))
+             value, others, local_clock(until))
     return until
 
 

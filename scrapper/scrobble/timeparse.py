@@ -100,7 +100,19 @@ def iso_utc(ts: float | None) -> str | None:
 
 
 def local_clock(ts: float) -> str:
+    """A time as text shows it: local, with its offset from UTC (`2026-12-03 21:30:00+01:00`).
+
+    One convention everywhere: text is local time with the zone shown, JSON is UTC (`iso_utc`). The
+    text form is ISO 8601 too, so it can be pasted back into --at or --finished-at."""
     try:
-        return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromtimestamp(ts).astimezone().isoformat(sep=" ", timespec="seconds")
+    except (ValueError, OverflowError, OSError):
+        return f"@{ts}"
+
+
+def local_time(ts: float) -> str:
+    """The local time of day (`21:30:00`), for lines under a heading that shows the date and zone."""
+    try:
+        return datetime.fromtimestamp(ts).astimezone().strftime("%H:%M:%S")
     except (ValueError, OverflowError, OSError):
         return f"@{ts}"
