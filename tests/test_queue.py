@@ -17,7 +17,7 @@ from config import Settings
 from scrobble import queue
 from scrobble.ledger import ACCEPTED, Ledger
 from scrobble.planner import OLDEST_ALLOWED
-from scrobble.queue_run import QUEUE_LOCK, run_queue
+from scrobble.queue_run import KEEP_RECENT, QUEUE_LOCK, run_queue
 from scrobble.queue_status import queue_status
 from scrobble.timeparse import iso_utc
 from statefiles import file_lock
@@ -240,10 +240,13 @@ def test_no_room_left_in_the_window(settings: Settings, signed_in, emulator, sta
     finally:
         app.close()
     assert info.jobs[0].waiting == "no_room"
-    # Forty minutes later there is room for the 38½-minute album.
+    # Forty minutes later there would be room for the 38½-minute album, but the queue keeps the last three
+    # hours free for what is played now: it goes three hours after that.
     emulator.emulator.clock = lambda: now + 2400
     try:
-        later = in_process_run(settings, [], now + 2400)
+        assert in_process_run(settings, [], now + 2400).accepted == 0
+        emulator.emulator.clock = lambda: now + KEEP_RECENT + 2400
+        later = in_process_run(settings, [], now + KEEP_RECENT + 2400)
     finally:
         emulator.emulator.clock = time.time
     assert later.accepted == 6

@@ -196,7 +196,9 @@ def describe(event: Event) -> str:
     if isinstance(event, Stopped):
         if event.track is None:
             return "stopped"
-        verdict = "scrobbled" if event.scrobbled else "not scrobbled: it had not played long enough"
+        verdict = "scrobbled" if event.scrobbled else (
+            "not scrobbled: its time overlaps another listen" if event.refused
+            else "not scrobbled: it had not played long enough")
         return f"stopped during {_title(event.track, event.track.item.album_artist)} ({verdict})"
     if isinstance(event, Problem):
         return f"warning: {event.message}"
@@ -225,5 +227,7 @@ def play_along(app: App, query: str | None, lastfm: tuple[str, str] | None, opti
     except KeyboardInterrupt:  # the terminal is restored by now; the stop still reports and sends what was due
         display.clear()
         summary = player.stop("interrupted")
+    finally:
+        player.release()
     display.clear()
     return summary.status

@@ -332,10 +332,12 @@ class LastFM:
             params["to"] = end
         return self.call("user.getRecentTracks", params, parse=responses.recent_tracks)
 
-    def recent_tracks(self, user: str, start: int, end: int, limit: int = 200) -> list[dict]:
+    def recent_tracks(self, user: str, start: int, end: int, limit: int = 200,
+                      max_pages: int = MAX_PAGES) -> list[dict]:
         """Every dated scrobble of `user` with start <= timestamp <= end (pages through)."""
         params = {"user": user, "from": start, "to": end}
-        return [play for page in self.pages("user.getRecentTracks", params, responses.recent_tracks, limit)
+        return [play for page in self.pages("user.getRecentTracks", params, responses.recent_tracks, limit,
+                                            max_pages)
                 for play in page.items]
 
     def top_albums(self, user: str, period: str = "overall", limit: int = 1000,
@@ -354,6 +356,11 @@ class LastFM:
         """The user's first `limit` artists of the period, with plays (one request)."""
         return self.call("user.getTopArtists", {"user": user, "period": period, "limit": limit, "page": 1},
                          parse=responses.top_artists).items
+
+    def track_correction(self, artist: str, track: str) -> tuple[str, str]:
+        """The names Last.fm stores a scrobble of this artist and track under (as given when it corrects none)."""
+        return self.call("track.getCorrection", {"artist": artist, "track": track},
+                         parse=lambda d: responses.track_correction(d, artist, track))
 
     def search_albums(self, query: str, limit: int = 10) -> list[dict]:
         return self.call("album.search", {"album": query, "limit": limit, "page": 1},

@@ -264,3 +264,12 @@ def album_search(doc: Document) -> list[dict]:
             "listeners": integer(text(item, "listeners")) if _child(item, "listeners") is not None else None,
         })
     return out
+
+
+def track_correction(doc: Document, artist: str, track: str) -> tuple[str, str]:
+    """track.getCorrection: the canonical (artist, track), or the pair as asked when Last.fm corrects nothing."""
+    correction = _child(root(doc, "corrections"), "correction")
+    found = _child(correction, "track") if correction is not None else None
+    if found is None:
+        return artist, track
+    return text(_child(found, "artist"), "name") or artist, text(found, "name") or track

@@ -17,7 +17,10 @@ class RetryPolicy:
     max_delay: float = 60.0
     sleep: Callable[[float], None] = time.sleep
 
-    def pause(self, attempt: int, longer: bool = False) -> None:
+    def delay(self, attempt: int, longer: bool = False) -> float:
         """Exponential backoff with full jitter; rate limiting (error 29) waits longer."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** attempt) * (3 if longer else 1))
-        self.sleep(ceiling / 2 + random.uniform(0, ceiling / 2))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def pause(self, attempt: int, longer: bool = False) -> None:
+        self.sleep(self.delay(attempt, longer))

@@ -10,6 +10,7 @@ committed before the lock is released; the ledger never touches the network.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections import Counter
@@ -33,6 +34,8 @@ LEDGER_LOCK = "ledger.lock"
 TABLES = ("scrobbles", "jobs", "meta")
 LOCK_WAIT_SECONDS = 60.0  # writes are short; this only guards against a stuck process
 MAX_TRACK_SECONDS = 24 * 3600  # bounds the search for listens that reach into a time span
+SESSIONS = "live_sessions"  # meta key: play-along sessions running now and the time they hold, by session id
+HOLD_AHEAD = 60  # a running session holds at least until a minute from now, however long it pauses
 
 # Columns computed from the JSON of each row (virtual, so sqlitedict's own rows stay as they are),
 # and indexes over them that answer the queries below without reading the rows themselves.
@@ -49,6 +52,24 @@ INDEXES = {
 
 def _decode(value: str | bytes) -> Any:
     return json.loads(value)
+
+
+def _session_shape(s: dict[str, Any]) -> bool:
+    return all(isinstance(s.get(k), int) and not isinstance(s.get(k), bool) for k in ("pid", "start", "end")) \
+        and all(isinstance(s.get(k), str) for k in ("artist", "album"))
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` still runs (a session's processes share this machine with its state folder)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Ledger:
@@ -163,22 +184,64 @@ class Ledger:
         return int(self._sql.execute(f"SELECT count(*) FROM scrobbles WHERE {where}", (status,)).fetchone()[0])
 
     def live_spans(self, start: int, end: int) -> list[tuple[int, int]]:
-        """(start, end) of every standing timed listen that meets [start, end), earliest first."""
+        """(start, end) of every standing timed listen, and of the time running play-along sessions hold, that
+        meets [start, end), earliest first."""
         marks = ",".join("?" * len(LIVE))
         rows = self._sql.execute(
-            f"SELECT {TS}, duration, {STATUS} FROM scrobbles "
+            f"SELECT {TS}, duration, json_extract(value, '$.played') FROM scrobbles "
             f"WHERE {TS} > 0 AND {TS} >= ? AND {TS} < ? AND +{STATUS} IN ({marks}) ORDER BY {TS}",
             (start - MAX_TRACK_SECONDS, end, *LIVE)).fetchall()
-        spans = [(int(ts), int(ts) + max(d if isinstance(d, int) else 0, 1)) for ts, d, _ in rows
-                 if isinstance(ts, int)]
-        return [(s, e) for s, e in spans if e > start]
+        spans = [(int(ts), int(ts) + max((p if isinstance(p, int) and p > 0 else 0)
+                                         or (d if isinstance(d, int) else 0), 1))
+                 for ts, d, p in rows if isinstance(ts, int)]
+        spans += [(e.timestamp, e.end) for e in self.held(start, end)]
+        return sorted((s, e) for s, e in spans if e > start)
 
-    def overlapping(self, start: int, end: int) -> list[Entry]:
-        """Standing listens whose time span meets [start, end)."""
+    def overlapping(self, start: int, end: int, session: str | None = None) -> list[Entry]:
+        """Standing listens whose time span meets [start, end), then the play-along sessions (but `session`)
+        whose held time does."""
         marks = ",".join("?" * len(LIVE))
         found = self._select(f"{TS} > 0 AND {TS} >= ? AND {TS} < ? AND +{STATUS} IN ({marks})",
                              (start - MAX_TRACK_SECONDS, end, *LIVE), order=f"{TS}, key")
-        return [e for e in found if start < e.end]
+        return [e for e in found if start < e.end] + self.held(start, end, session)
+
+    # --- play-along sessions ----------------------------------------------------------------
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        """Play-along sessions whose process still runs, by id (a killed one holds nothing any more)."""
+        found = self.meta(SESSIONS, {})
+        if not isinstance(found, dict):
+            return {}
+        return {sid: s for sid, s in found.items() if isinstance(s, dict) and _session_shape(s)
+                and _running(s["pid"])}
+
+    def held(self, start: int, end: int, but: str | None = None) -> list[Entry]:
+        """The time running play-along sessions hold (from their start to their planned end, and never less
+        than to a minute from now) that meets [start, end), each as an entry with the status `playing along`."""
+        out = []
+        now = int(self.clock())
+        for sid, s in self.sessions().items():
+            until = max(int(s["end"]), now + HOLD_AHEAD)
+            if sid != but and s["start"] < end and start < until:
+                out.append(Entry(id=f"session:{sid}", artist=s["artist"], track=s["album"], album=s["album"],
+                                 album_artist=s["artist"], timestamp=int(s["start"]),
+                                 duration=until - int(s["start"]), status="playing along now"))
+        return out
+
+    def hold(self, session: str, start: int, end: int, artist: str, album: str) -> None:
+        """Hold [start, end) for a play-along session of this process (a later call moves its end)."""
+        self._require_lock()
+        found = self.meta(SESSIONS, {})
+        found = {k: v for k, v in found.items() if k in self.sessions()} if isinstance(found, dict) else {}
+        found[session] = {"pid": os.getpid(), "start": int(start), "end": int(end), "artist": artist,
+                          "album": album}
+        self.set_meta(**{SESSIONS: found})
+
+    def release(self, session: str) -> None:
+        self._require_lock()
+        found = self.sessions()
+        if session in found:
+            del found[session]
+            self.set_meta(**{SESSIONS: found})
 
     def standing(self, keys: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str, int], Entry]:
         """Standing entries with these (artist, track, timestamp) identities."""
@@ -394,6 +457,12 @@ class Ledger:
         self._require_lock()
         ids = [int(k) for (k,) in self._sql.execute("SELECT key FROM jobs").fetchall() if str(k).isdigit()]
         return str(max(ids, default=0) + 1)
+
+    def set_played(self, entries: list[Entry], seconds: int) -> None:
+        """A track left early: it holds only the `seconds` it really played (its duration sent stays as it is)."""
+        for e in entries:
+            e.played = max(1, min(int(seconds), e.duration)) if seconds < e.duration else 0
+        self._put(entries)
 
     def set_meta(self, **values: Any) -> None:
         self._require_lock()

@@ -12,6 +12,7 @@ record and the next command sends what was due.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -42,6 +43,7 @@ from scrobble.planner import Plan, PlanOptions, check_window, lay_out, select_tr
 from scrobble.send import record_plan, send_pending
 
 RETRY_SECONDS = 60  # while Last.fm does not take scrobbles, one more attempt a minute at most
+HOLD_ROOM = 15 * 60  # the time a session holds runs this far past its planned end: room for pauses and turns
 PAUSE, NEXT, QUIT, SKIP_SIDE, ENTER = " ", "n", "q", "s", "\n"
 READY, PLAYING, TURNING, DONE = "ready", "playing", "turning", "done"
 
@@ -114,6 +116,10 @@ class Player:
         self.last_stop: RussfmError | None = None
         self.halted: str | None = None
         self.closing = False
+        self.session = uuid.uuid4().hex[:12]  # the time this session holds, in the ledger, goes by this id
+        self.held = False
+        self.first = 0.0  # when the session's first track started
+        self.refused_now = False  # the current track's time overlaps another listen: it is not recorded
 
     @property
     def track(self) -> LiveTrack:
@@ -135,6 +141,7 @@ class Player:
         s = self.setlist
         self.emit(Started(self.opened, s.album, s.album_artist, s.slug, len(self.tracks), first,
                           self.clock.interactive))
+        self.first = first
         self._begin(0, first)
         while self.phase != DONE:
             self._advance()
@@ -146,6 +153,24 @@ class Player:
                 self._advance()  # what fell due before the key came happens first
                 self._on_key(key)
         return self._close()
+
+    def release(self) -> None:
+        """Give back the time this session held (what it recorded stands in the ledger on its own)."""
+        if self.held:
+            with self.app.ledger.locked():
+                self.app.ledger.release(self.session)
+            self.held = False
+
+    def _hold(self, at: float) -> None:
+        """Hold the session's time against every other command: from its first track to the planned end of
+        the rest (from the track starting `at`), with room for pauses and side turns."""
+        left = self.tracks[self.index:]
+        turns = sum(1 for a, b in zip(left, left[1:]) if a.face != b.face) * self.setlist.side_gap
+        end = at + sum(t.duration for t in left) + turns + HOLD_ROOM
+        with self.app.ledger.locked():
+            self.app.ledger.hold(self.session, int(self.first), int(math.ceil(end)), self.setlist.album_artist,
+                                 self.setlist.album)
+        self.held = True
 
     def stop(self, reason: str = "interrupted") -> Finished:
         """Stop from outside (Ctrl-C): nothing more is recorded; one last attempt sends what was due."""
@@ -213,6 +238,7 @@ class Player:
                 self.paused_for += now - self.paused_since
                 self.paused_since = None
             self.emit(Skipped(now, self.track, None, self.recorded))
+            self._played_until(now)
             self._next_track(now)
         elif self.phase == TURNING and key in (ENTER, NEXT):
             self._start_side(now)
@@ -222,9 +248,41 @@ class Player:
     # --- the timeline ----------------------------------------------------------------------------
     def _begin(self, index: int, at: float) -> None:
         self.phase, self.index, self.start = PLAYING, index, at
-        self.paused_for, self.paused_since, self.reached = 0.0, None, False
+        self.paused_for, self.paused_since, self.reached, self.refused_now = 0.0, None, False, False
+        self._hold(at)
+        if self.track.counts:
+            self._refuse_early(at)
         if at + self.track.duration > self.clock.now():  # tracks that ended before the session get no now playing
             self._now_playing(at)
+
+    def _plan(self, at: float) -> Plan:
+        item = replace(self.track.item, timestamp=int(at))
+        return Plan(self.setlist.album, self.setlist.album_artist, self.setlist.slug, item.timestamp,
+                    item.timestamp + item.duration, [item])
+
+    def _refuse_early(self, at: float) -> None:
+        """A track whose time another listen already holds is refused as it starts, before now playing is sent,
+        rather than at its threshold."""
+        plan = self._plan(at)
+        check = record_plan(self.app.ledger, plan, self.setlist.force, self.session, dry=True)
+        if (check.refused or check.kept) and not self._overlaps_only_mine(plan):
+            self._refuse(check.refused)
+
+    def _refuse(self, refused: Exception | None) -> None:
+        why = refused or "a listening of this record recorded earlier and not yet sent overlaps it; " \
+                         "that one is sent instead"
+        self.reached = self.refused_now = True
+        self.refused += 1
+        self.emit(Problem(self.clock.now(), f"not scrobbled: {why}", self.track))
+
+    def _played_until(self, at: float) -> None:
+        """The current track was left at `at`: if it was recorded, it holds only the time it really played."""
+        if not self.recorded:
+            return
+        ids = [i for i, index in self.mine.items() if index == self.index]
+        ledger = self.app.ledger
+        with ledger.locked():
+            ledger.set_played(ledger.get(ids), int(math.ceil(at - self.start)))
 
     def _next_track(self, at: float) -> None:
         following = self._following()
@@ -263,7 +321,11 @@ class Player:
 
     def _halt(self, reason: str) -> None:
         playing = self.phase == PLAYING
-        self.emit(Stopped(self.clock.now(), reason, self.track if playing else None, playing and self.recorded))
+        now = self.clock.now()
+        if playing:
+            self._played_until(now)
+        self.emit(Stopped(now, reason, self.track if playing else None, playing and self.recorded,
+                          playing and self.refused_now))
         self.halted = reason
         self.phase = DONE
 
@@ -282,19 +344,14 @@ class Player:
     def _record(self) -> None:
         """Put the current track in the ledger, timed from its real start; it is sent at the next flush."""
         self.reached = True
-        item = replace(self.track.item, timestamp=int(self.start))
-        plan = Plan(self.setlist.album, self.setlist.album_artist, self.setlist.slug, item.timestamp,
-                    item.timestamp + item.duration, [item])
+        plan = self._plan(self.start)
         ledger = self.app.ledger
-        recorded = record_plan(ledger, plan, self.setlist.force)
+        recorded = record_plan(ledger, plan, self.setlist.force, self.session)
         if (recorded.refused or recorded.kept) and self._overlaps_only_mine(plan):
             # `n` started this track before the last one's full length was over: that row is this session's own.
-            recorded = record_plan(ledger, plan, force=True)
+            recorded = record_plan(ledger, plan, force=True, session=self.session)
         if recorded.refused or recorded.kept:
-            why = recorded.refused or "a listening of this record recorded earlier and not yet sent " \
-                                      "overlaps it; that one is sent instead"
-            self.refused += 1
-            self.emit(Problem(self.clock.now(), f"not scrobbled: {why}", self.track))
+            self._refuse(recorded.refused)
             return
         standing = ledger.standing([identity(s.artist, s.track, s.timestamp) for s in recorded.already])
         for entry in recorded.fresh + list(standing.values()):
@@ -303,7 +360,7 @@ class Player:
         self.send_due = True
 
     def _overlaps_only_mine(self, plan: Plan) -> bool:
-        clash = self.app.ledger.overlapping(plan.started_at, plan.finished_at)
+        clash = self.app.ledger.overlapping(plan.started_at, plan.finished_at, self.session)
         return bool(clash) and all(e.id in self.mine for e in clash)
 
     def _flush(self) -> None:
@@ -341,6 +398,7 @@ class Player:
         return self._summary()
 
     def _summary(self) -> Finished:
+        self.release()
         statuses = [e.status for e in self.app.ledger.get(self.mine)]
         waiting = sum(1 for s in statuses if s in (PENDING, IN_FLIGHT))
         ignored = statuses.count(IGNORED)

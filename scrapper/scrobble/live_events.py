@@ -171,6 +171,7 @@ class Stopped(Event):
     reason: str  # "key" (q) or "interrupted" (Ctrl-C)
     track: LiveTrack | None
     scrobbled: bool
+    refused: bool = False  # the track was not scrobbled because its time overlaps another listen
 
 
 @dataclass

@@ -30,12 +30,13 @@ from scrobble.timeparse import iso_utc
 log = logging.getLogger("russfm.queue")
 QUEUE_LOCK = "queue.lock"
 WINDOW_SLACK = 3600  # queued albums start at least an hour inside the 13½-day window
+KEEP_RECENT = 3 * 3600  # and end at least three hours ago: the recent hours stay free for what is played now
 NO_ROOM, TOO_LONG, DAILY_CAP = "no_room", "too_long", "daily_cap"
 
 
 def window(now: float) -> tuple[int, int]:
     """The stretch of past time queued albums may be laid into."""
-    return int(now) - OLDEST_ALLOWED + WINDOW_SLACK, int(now)
+    return int(now) - OLDEST_ALLOWED + WINDOW_SLACK, int(now) - KEEP_RECENT
 
 
 def free_gaps(ledger: Ledger, low: int, high: int) -> list[tuple[int, int]]:
@@ -251,13 +252,14 @@ def _drain(app: App, selection: QueueSelection, result: RunResult, seconds: floa
         return
     started = app.clock()
     client = app.client(signed=True)
-    sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch)
+    sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch,
+                    settle_after=app.settings.timeout + SETTLE_MARGIN)
     first = True
     try:
         while seconds is None or app.clock() - started < seconds:
             with queue_turn(app.settings.state_dir, app.command, app.settings.lock_wait):
                 if first:
-                    sender.reconcile_in_flight(app.settings.timeout + SETTLE_MARGIN)
+                    sender.reconcile_in_flight()
                     first = False
                 if not sender.send_batch(selection):
                     break

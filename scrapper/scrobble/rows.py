@@ -43,6 +43,7 @@ class Entry:
     deferred: str = ""
     offset: int = 0  # queued albums: start of this track within its album
     span: int = 0  # queued albums: the album's whole length
+    played: int = 0  # a track left early while playing along: the seconds it really played (0: all of it)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -55,7 +56,8 @@ class Entry:
 
     @property
     def end(self) -> int:
-        return self.timestamp + max(self.duration, 1)
+        """When the listening ended: a track left early holds only the time it played."""
+        return self.timestamp + max(self.played or self.duration, 1)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as commands show it (`scrobble history --json`, the send report)."""
@@ -102,7 +104,7 @@ _NUMBER = (int, float)
 _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     **{name: (str,) for name in ("id", "artist", "track", "album", "album_artist", "position", "slug",
                                  "duration_source", "status", "message", "deferred")},
-    **{name: (int,) for name in ("timestamp", "duration", "offset", "span")},
+    **{name: (int,) for name in ("timestamp", "duration", "offset", "span", "played")},
     "track_number": (int, type(None)), "code": (int, type(None)), "job": (str, type(None)),
     "batch": (str, type(None)), "sent_at": (*_NUMBER, type(None)), "created_at": _NUMBER,
     "updated_at": _NUMBER, "corrections": (dict,),

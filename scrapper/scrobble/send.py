@@ -76,22 +76,32 @@ def _same_listening(plan: Plan, entry: Entry) -> bool:
     return any((fold(entry.artist), fold(entry.track)) == (fold(s.artist), fold(s.track)) for s in plan.scrobbles)
 
 
-def record_plan(ledger: Ledger, plan: Plan, force: bool = False) -> Recorded:
-    """Put a plan's scrobbles in the ledger as pending, unless the time is taken (read under the lock)."""
+def overlap_refusal(start: int, end: int, clash: list[Entry]) -> OverlapError:
+    first = clash[0]
+    return OverlapError(
+        f"this listening ({local_clock(start)}–{local_time(end)}) overlaps "
+        f"{describe(first)}{f' and {len(clash) - 1} more' if len(clash) > 1 else ''}; "
+        "nobody plays two records at once: give another time, or --force")
+
+
+def record_plan(ledger: Ledger, plan: Plan, force: bool = False, session: str | None = None,
+                dry: bool = False) -> Recorded:
+    """Put a plan's scrobbles in the ledger as pending, unless the time is taken (read under the lock): by a
+    listen, or by a running play-along session (but `session`, the one recording). `dry`: only say whether
+    it would be refused or kept."""
     out = Recorded()
     with ledger.locked():
         standing = ledger.standing(identity(s.artist, s.track, s.timestamp) for s in plan.scrobbles)
         out.already = [s for s in plan.scrobbles if identity(s.artist, s.track, s.timestamp) in standing]
-        clash = [e for e in ledger.overlapping(plan.started_at, plan.finished_at) if e.key not in standing]
+        clash = [e for e in ledger.overlapping(plan.started_at, plan.finished_at, session)
+                 if e.key not in standing]
         if clash and not force:
             if all(_same_listening(plan, e) for e in clash):
                 out.kept = clash
                 return out
-            first = clash[0]
-            out.refused = OverlapError(
-                f"this listening ({local_clock(plan.started_at)}–{local_time(plan.finished_at)}) overlaps "
-                f"{describe(first)}{f' and {len(clash) - 1} more' if len(clash) > 1 else ''}; "
-                "nobody plays two records at once: give another time, or --force")
+            out.refused = overlap_refusal(plan.started_at, plan.finished_at, clash)
+            return out
+        if dry:
             return out
         rows = [s.ledger_row(plan.slug) for s in plan.scrobbles
                 if identity(s.artist, s.track, s.timestamp) not in standing]
@@ -102,10 +112,11 @@ def record_plan(ledger: Ledger, plan: Plan, force: bool = False) -> Recorded:
 def send_pending(app: App, on_batch: Callable[[int], None] | None = None) -> SendLog:
     """Settle what was left in flight, then send every pending scrobble outside the queue."""
     client = app.client(signed=True)
-    sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch)
+    sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch,
+                    settle_after=app.settings.timeout + SETTLE_MARGIN)
     try:
         with interactive_turn(app.settings.state_dir, app.command, app.settings.lock_wait):
-            sender.reconcile_in_flight(app.settings.timeout + SETTLE_MARGIN)
+            sender.reconcile_in_flight()
             sender.send_all(OutsideQueue())
     except (LastfmError, Busy) as exc:
         sender.log.stopped = exc

@@ -28,13 +28,19 @@ CAP_CODE = 5
 DAY = 86400
 DAILY_CAP_DEFERRED = "daily_cap"
 CORRECTIONS = "corrections"
-SETTLE_MARGIN = 2.0  # seconds beyond the request timeout before another command's batch is checked  # meta key: names Last.fm was seen to correct, by folded original
+SETTLE_MARGIN = 2.0  # seconds beyond the request timeout before an unanswered batch is checked
+# A batch's scrobbles further apart than this are looked up in separate time windows, so that a check reads only
+# the times the batch covers (a leftover of today and an album of 13 days ago: two short windows, not 13 days).
+WINDOW_GAP = 3600
+ALL_PAGES = 1_000_000  # a check reads every page of its windows: one it cut short would send twice
 
 
 class Client(Protocol):
     def scrobble(self, items: list[dict]) -> list[Any]: ...
 
-    def recent_tracks(self, user: str, start: int, end: int) -> list[dict]: ...
+    def recent_tracks(self, user: str, start: int, end: int, limit: int = 200, max_pages: int = 50) -> list[dict]: ...
+
+    def track_correction(self, artist: str, track: str) -> tuple[str, str]: ...
 
     def recent_page(self, user: str, page: int = 1, limit: int = 200, start: int | None = None,
                     end: int | None = None) -> Any: ...
@@ -64,6 +70,17 @@ class SendLog:
         return self.accepted + self.ignored + self.failed + self.waiting
 
 
+def time_windows(stamps: list[int], gap: int = WINDOW_GAP) -> list[tuple[int, int]]:
+    """The times as few (start, end) windows, inclusive, none holding a stretch of `gap` seconds without one."""
+    windows: list[tuple[int, int]] = []
+    for stamp in sorted(stamps):
+        if windows and stamp - windows[-1][1] <= gap:
+            windows[-1] = (windows[-1][0], stamp)
+        else:
+            windows.append((stamp, stamp))
+    return windows
+
+
 def learn_cap(ledger: Ledger, now: float, on_lastfm: int | None = None) -> float:
     """Record Last.fm's daily cap and returns when to try again.
 
@@ -84,8 +101,11 @@ def learn_cap(ledger: Ledger, now: float, on_lastfm: int | None = None) -> float
 
 class Sender:
     def __init__(self, ledger: Ledger, client: Client, username: str, policy: RetryPolicy,
-                 on_batch: Callable[[int], None] | None = None) -> None:
+                 on_batch: Callable[[int], None] | None = None, settle_after: float = 0.0) -> None:
         self.ledger = ledger
+        # Seconds after sending before an unanswered batch is checked (the request timeout and a margin):
+        # Last.fm may still be storing it until then, and a check that comes too early sends it twice.
+        self.settle_after = settle_after
         self.client = client
         self.username = username
         self.policy = policy
@@ -107,12 +127,43 @@ class Sender:
         return any(p["timestamp"] == entry.timestamp and fold(p["artist"]) in artists
                    and fold(p["track"]) in tracks for p in plays)
 
+    def _learn_correction(self, entry: Entry) -> None:
+        """Ask Last.fm (track.getCorrection) under which names it stores this artist and track, and remember them
+        beside the corrections its answers reported: an unanswered send never saw those."""
+        artist, track = self.client.track_correction(entry.artist, entry.track)
+        learned = {kind: (sent, fixed) for kind, sent, fixed in (("artist", entry.artist, artist),
+                                                                 ("track", entry.track, track))
+                   if fold(fixed) != fold(sent)}
+        if not learned:
+            return
+        with self.ledger.locked():
+            known = self.ledger.meta(CORRECTIONS, {})
+            for kind, (sent, fixed) in learned.items():
+                known.setdefault(kind, {})[fold(sent)] = fixed
+            self.ledger.set_meta(**{CORRECTIONS: known})
+
+    def _plays_covering(self, entries: list[Entry]) -> list[dict]:
+        """What Last.fm holds in the time windows `entries` cover (every page of each); where it holds something
+        else at one of their very times, the names it corrects theirs to are learned first."""
+        plays: list[dict] = []
+        for start, end in time_windows([e.timestamp for e in entries]):
+            plays += self.client.recent_tracks(self.username, start, end, max_pages=ALL_PAGES)
+        at: dict[int, list[dict]] = {}
+        for play in plays:
+            at.setdefault(play["timestamp"], []).append(play)
+        asked: set[tuple[str, str]] = set()
+        for entry in entries:
+            there = at.get(entry.timestamp)
+            if there and not self._holds(entry, there) and (fold(entry.artist), fold(entry.track)) not in asked:
+                asked.add((fold(entry.artist), fold(entry.track)))
+                self._learn_correction(entry)
+        return plays
+
     def confirm(self, entries: list[Entry]) -> list[Entry]:
         """Ask Last.fm which of `entries` it holds; mark those accepted, the rest pending."""
         if not entries:
             return []
-        plays = self.client.recent_tracks(
-            self.username, min(e.timestamp for e in entries), max(e.timestamp for e in entries))
+        plays = self._plays_covering(entries)
         with self.ledger.locked():
             current = [e for e in self.ledger.get(e.id for e in entries) if e.status == IN_FLIGHT]
             found = [e for e in current if self._holds(e, plays)]
@@ -126,7 +177,7 @@ class Sender:
         self.log.accepted += [e.id for e in found]
         return found
 
-    def reconcile_in_flight(self, settle_after: float) -> None:
+    def reconcile_in_flight(self, settle_after: float | None = None) -> None:
         """Settle what a process that is gone left in flight (under the send lock nobody else is sending).
 
         A batch sent less than `settle_after` seconds ago (the request timeout) may still be on its way or
@@ -136,7 +187,7 @@ class Sender:
         batches: dict[str | None, list[Entry]] = {}
         for entry in self.ledger.with_status(IN_FLIGHT):
             batches.setdefault(entry.batch, []).append(entry)
-        newest_allowed = self.ledger.clock() - settle_after
+        newest_allowed = self.ledger.clock() - (self.settle_after if settle_after is None else settle_after)
         for entries in batches.values():
             if max(e.sent_at or 0.0 for e in entries) <= newest_allowed:
                 self.confirm(entries)
@@ -191,9 +242,9 @@ class Sender:
             try:
                 results = self.client.scrobble([e.item() for e in remaining])
             except OutcomeUnknown:
-                # Give Last.fm a moment to show what it stored, then ask. If it
-                # cannot be asked now, they stay in flight for the next run to ask.
-                self.policy.pause(attempt)
+                # Give Last.fm time to finish storing what it took (as long as any other command would
+                # give it), then ask. If it cannot be asked now, they stay in flight for the next run to ask.
+                self._wait_to_check(remaining, attempt)
                 found = {e.id for e in self.confirm(remaining)}
                 attempt += 1
                 rest = [e for e in remaining if e.id not in found]
@@ -222,6 +273,12 @@ class Sender:
                 raise
             self._settle(remaining, results)
             return
+
+    def _wait_to_check(self, batch: list[Entry], attempt: int) -> None:
+        """Sleep until the batch was sent `settle_after` seconds ago, and at least the backoff pause."""
+        sent = max(((e.sent_at or 0.0) for e in self.ledger.get(e.id for e in batch)), default=0.0)
+        settled_at = sent + self.settle_after
+        self.policy.sleep(max(self.policy.delay(attempt), settled_at - self.ledger.clock()))
 
     def _scrobbled_today(self, now: float) -> int | None:
         """Scrobbles of the last 24 h on Last.fm, from every player (one read); None if it cannot be asked."""

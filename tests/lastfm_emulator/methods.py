@@ -136,7 +136,12 @@ def _items(params: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _correct(emu: Emulator, kind: str, value: str) -> tuple[str, bool]:
-    fixed = emu.state.corrections.get(kind, {}).get(value)
+    """Last.fm's canonical name for `value`; its corrections do not depend on case or outer spaces."""
+    known = emu.state.corrections.get(kind, {})
+    fixed = known.get(value)
+    if fixed is None:
+        wanted = name_key(value)
+        fixed = next((to for name, to in known.items() if name_key(name) == wanted), None)
     return (fixed, True) if fixed and fixed != value else (value, False)
 
 
@@ -148,6 +153,26 @@ def _echo(parent, emu: Emulator, item: dict[str, str]) -> tuple[str, str]:
     el(parent, "album", item.get("album", ""), corrected=0)
     el(parent, "albumArtist", item.get("albumArtist", ""), corrected=0)
     return artist, track
+
+
+def track_get_correction(emu: Emulator, params: dict, session_user: str | None) -> bytes:
+    """The canonical artist and track for a pair, as scrobbles of it are stored (one `<correction>`, or none)."""
+    artist, title = require(params, "artist", "track")
+    with emu.lock:
+        track, track_fixed = _correct(emu, "track", title)
+        fixed_artist, artist_fixed = _correct(emu, "artist", artist)
+    node = el(None, "corrections")
+    if track_fixed or artist_fixed:
+        item = el(node, "correction", index=0, artistcorrected=int(artist_fixed), trackcorrected=int(track_fixed))
+        t = el(item, "track")
+        el(t, "name", track)
+        el(t, "mbid", "")
+        el(t, "url", music_url(fixed_artist, "_", track))
+        a = el(t, "artist")
+        el(a, "name", fixed_artist)
+        el(a, "mbid", "")
+        el(a, "url", music_url(fixed_artist))
+    return document("ok", node)
 
 
 def track_scrobble(emu: Emulator, params: dict, user: str | None) -> bytes:
@@ -517,6 +542,7 @@ HANDLERS: dict[str, Callable[..., bytes]] = {
     "track.scrobble": track_scrobble,
     "track.updatenowplaying": track_update_now_playing,
     "track.getinfo": track_get_info,
+    "track.getcorrection": track_get_correction,
     "album.getinfo": album_get_info,
     "album.search": album_search,
     "user.getinfo": user_get_info,
