@@ -15,6 +15,7 @@ TOKEN_FILE = "page.token"
 COOKIE = "russfm_page"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # served without a token: only this machine reaches them
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

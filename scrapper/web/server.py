@@ -34,7 +34,7 @@ from errors import (
     SessionInvalid,
 )
 from web.live import LiveHost
-from web.security import COOKIE, HEADERS, access_token, is_loopback, same_secret, served_hosts
+from web.security import COOKIE, HEADERS, LOCAL_HOSTS, access_token, same_secret, served_hosts
 
 log = logging.getLogger("russfm.serve")
 HERE = Path(__file__).resolve().parent
@@ -221,7 +221,7 @@ class PageServer:
         import secrets
 
         config = PageConfig(settings, host, port, speed, csrf=secrets.token_urlsafe(32))
-        if not is_loopback(host):
+        if host not in LOCAL_HOSTS:  # any other address, even another loopback one, needs the token
             config.token = access_token(settings.state_dir)
         self.config = config
         self.flask = create_app(config)
