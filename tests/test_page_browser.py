@@ -160,10 +160,30 @@ def test_queue_part_of_the_shelf_after_a_confirmation(served, phone, state_dir: 
     assert len(jobs) == 1 and len(jobs[0].albums) == 3
 
 
-def test_every_page_at_both_widths(served, phone):
+MOVING_PICTURES = {"artist": "Rush", "name": "Moving Pictures", "listeners": 612000, "tracks": [
+    {"name": "Tom Sawyer", "duration": 276}, {"name": "Red Barchetta", "duration": 370},
+    {"name": "YYZ", "duration": 266}]}
+
+
+def test_a_record_found_on_last_fm_is_scrobbled_from_the_result(served, phone, emulator):
+    emulator.emulator.load_catalogue({"albums": [MOVING_PICTURES]})
+    phone.get(served.url("/search"))
+    by_id(phone, "lq").send_keys("moving pict\n")
+    wait_for(lambda: "Moving Pictures" in by_id(phone, "found").text, what="the Last.fm result")
+    screenshot(phone, "search")
+    phone.find_element("css selector", "#found form[action='/finished'] button").click()
+    wait_for(lambda: by_id(phone, "summary").text.startswith("3 accepted"), what="the scrobbles")
+    assert sorted(s["track"] for s in scrobbles(emulator)) == ["Red Barchetta", "Tom Sawyer", "YYZ"]
+
+
+def test_every_page_at_both_widths(served, phone, lastfm_env, sample_dir):
+    env = lastfm_env | {"RUSSFM_DATA_DIR": str(sample_dir), "LASTFM_USERNAME": USER}
+    assert finish(spawn(env, "scrobble", "album", "2112-814617", "--finished-at", "2h ago"))[0] == 0
+    assert finish(spawn(env, "scrobble", "album", "a-kind-of-magic-453215", "--finished-at", "1h ago"))[0] == 0
+    assert finish(spawn(env, "lastfm", "sync"))[0] == 0
     for path, name in (("/", "shelf"), ("/record/a-farewell-to-kings-40th-anniversary-limited-edition-super-deluxe-"
                                          "11255606", "record-box"), ("/playing", "playing-none"), ("/queue", "queue-empty"),
-                       ("/me", "me"), ("/search?q=magic", "search"), ("/record/nothing-here", "not-found")):
+                       ("/me", "me"), ("/record/nothing-here", "not-found")):
         both_widths(phone, served.url(path), name)
     phone.get(served.url("/record/nothing-here"))
     assert by_id(phone, "message").text == "there is no record 'nothing-here' in the collection"

@@ -74,8 +74,15 @@ function nowPlaying() {
     let elapsed = state.elapsed;
     if (playing && !state.paused) elapsed += (Date.now() - fetchedAt) / 1000 * (state.speed || 1);
     if (track) elapsed = Math.min(elapsed, track.duration);
-    $("now-track").textContent = track ? track.track : (state.phase === "done" ? "Finished" : "…");
-    $("now-position").textContent = track ? (track.position || track.number) + (track.side ? " · side " + track.side : "") : "";
+    const turning = state.phase === "turning", live = state.running && state.phase !== "done";
+    root.classList.toggle("idle", !playing);
+    if (turning) {
+      $("now-track").textContent = "Turn the record";
+      $("now-position").textContent = "";
+    } else {
+      $("now-track").textContent = track && playing ? track.track : (state.phase === "done" ? "Finished" : "…");
+      $("now-position").textContent = track && playing ? (track.position || track.number) + (track.side ? " · side " + track.side : "") : "";
+    }
     $("elapsed").textContent = clock(playing ? elapsed : 0);
     $("length").textContent = clock(track ? track.duration : 0);
     const share = track && track.duration ? Math.min(100, 100 * elapsed / track.duration) : 0;
@@ -92,10 +99,9 @@ function nowPlaying() {
       note.className = "note" + (state.scrobbled ? " scrobbled" : "");
     }
     if (state.paused) note.textContent += " · paused";
-    $("next").textContent = state.next ? "Next: " + state.next.track : "";
-    const turning = state.phase === "turning", live = state.running && state.phase !== "done";
+    $("next").textContent = state.next && playing ? "Next: " + state.next.track : (turning && track ? "Then: " + track.track : "");
     $("turn").hidden = !turning;
-    $("turn").textContent = turning ? "Turn the record: " + state.next_side + " next." : "";
+    $("turn").textContent = turning ? "Put " + state.next_side + " on, then press the button." : "";
     $("cmd-side").textContent = turning && state.next_side ? state.next_side.charAt(0).toUpperCase() + state.next_side.slice(1) + " is on" : "Side is on";
     show("pause", live && playing && !state.paused);
     show("resume", live && playing && state.paused);
