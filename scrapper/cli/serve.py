@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -63,10 +64,17 @@ def serve(app: App, host: str, port: int, open_browser: bool, speed: float) -> E
         import webbrowser
 
         webbrowser.open(server.token_address or server.address)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C too
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
     except KeyboardInterrupt:
-        click.echo("stopping", err=True)
+        pass
     finally:
+        click.echo("stopping", err=True)
         server.close()
+        signal.signal(signal.SIGTERM, previous)
     return ExitStatus.OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
