@@ -75,6 +75,9 @@ def search_shelf(shelf: ShelfIndex, query: str, limit: int = SHELF_LIMIT) -> She
         return ShelfSearch(query, [r[0] for r in ordered[:limit]], len(ordered))
     ranked = []
     for item, artist, title in shelf.rows:
+        # Every rank needs each word inside the artist or the title: a cheap test first, the ranking after.
+        if not all(t in artist or t in title for t in tokens):
+            continue
         rank = _rank(wanted, tokens, artist, title)
         if rank is not None:
             ranked.append((rank, artist, title, item))

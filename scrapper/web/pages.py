@@ -32,7 +32,7 @@ from scrobble.queue_status import queue_status
 from scrobble.timeparse import iso_utc, local_clock, parse_time
 from web.forms import field, medium_of, number_of, sides_of, slug_of
 
-PAGES = ("shelf", "playing", "queue", "me", "search")
+PICK_SECONDS = 600  # the shelf's pick for tonight stays put for ten minutes
 
 
 def _app() -> Any:
@@ -60,16 +60,22 @@ def shelf() -> str:
     found = search_shelf(_app().collection.shelf(), query)
     app = _app()
     problem: str | None = None
-    try:
-        played = recently_played(app)
-    except RussfmError as exc:  # a damaged archive or ledger leaves the shelf usable
-        played, problem = [], str(exc)
-    try:
-        pick = pick_record(app, Filters())
-    except (NothingToPick, RussfmError):
-        pick = None
+    played, pick = [], None
+    if not query:  # a search shows only what it found
+        try:
+            played = recently_played(app)
+        except RussfmError as exc:  # a damaged archive or ledger leaves the shelf usable
+            problem = str(exc)
+        pick = app.collection.remembered("pick", PICK_SECONDS, lambda: _pick(app))
     return render_template("shelf.html", page="shelf", found=found, played=played, pick=pick, problem=problem,
                            local_clock=local_clock)
+
+
+def _pick(app: Any) -> Any:
+    try:
+        return pick_record(app, Filters())
+    except (NothingToPick, RussfmError):
+        return None
 
 
 def shelf_results() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +51,7 @@ class Collection:
         self._stamp: tuple[int, int] | None = None
         self._store: Store | None = None
         self._shelf: ShelfIndex | None = None
+        self._kept: dict[str, tuple[tuple[int, int] | None, float, object]] = {}
 
     def _fresh(self) -> tuple[Store, ShelfIndex]:
         try:
@@ -65,6 +68,19 @@ class Collection:
 
     def store(self) -> Store:
         return self._fresh()[0]
+
+    def remembered(self, key: str, ttl: float, make: Callable[[], object]) -> object:
+        """`make()`'s value, kept `ttl` seconds while the index stays the same (the shelf's pick for tonight
+        does not change on every reload, and costs a pass over the index only now and then)."""
+        self._fresh()
+        with self._lock:
+            stamp, at, value = self._kept.get(key, (None, 0.0, None))
+            if stamp == self._stamp and time.monotonic() - at < ttl:
+                return value
+        value = make()
+        with self._lock:
+            self._kept[key] = (self._stamp, time.monotonic(), value)
+        return value
 
     def shelf(self) -> ShelfIndex:
         return self._fresh()[1]
@@ -135,6 +151,7 @@ def create_app(config: PageConfig) -> Flask:
 
     @flask.before_request
     def guard() -> Response | None:
+        g.started = time.perf_counter()
         if request.host.lower() not in config.allowed:
             return refuse(421, "This server answers only at the address `serve` printed.")
         if config.token is not None:
@@ -166,6 +183,8 @@ def create_app(config: PageConfig) -> Flask:
 
     @flask.after_request
     def headers(response: Response) -> Response:
+        if "started" in g:  # the server's own time for the request, for the benchmark and browsers' tools
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.started) * 1000:.1f}"
         for name, value in HEADERS.items():
             if name == "Cache-Control" and request.path.startswith(("/static/", "/cover/")):
                 response.headers[name] = "private, max-age=3600"
