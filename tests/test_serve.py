@@ -214,3 +214,31 @@ def test_covers_come_from_the_collection_files_only(data_copy: Path):
     image.write_bytes(b"\xff\xd8\xff\xd9")
     assert cover_path(store, MAGIC) == image
     assert cover_path(store, "../../etc") is None
+
+
+def test_the_record_page_warns_before_anything_is_sent(env, signed_in, emulator, data_copy: Path):
+    image = data_copy / "album" / MAGIC / f"{MAGIC}-small.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0cover\xff\xd9")
+    env = env | {"RUSSFM_DATA_DIR": str(data_copy)}
+    assert finish(spawn(env, "scrobble", "album", MAGIC, "--finished-at", "2m ago"))[0] == 0
+    server = Served(env)
+    try:
+        page = requests.get(server.url(f"/record/{MAGIC}"), timeout=10).text
+        assert "would overlap Queen — A Kind Of Magic" in html.unescape(page)
+        assert f'src="/cover/{MAGIC}"' in page
+        cover = requests.get(server.url(f"/cover/{MAGIC}"), timeout=10)
+        assert cover.content == image.read_bytes() and cover.headers["Content-Type"] == "image/jpeg"
+        shelf = requests.get(server.url("/?q=rush"), timeout=10).text
+        assert "/cover/" not in shelf and "placeholder" in shelf  # no file, no image: nothing from elsewhere
+        untimed = requests.get(server.url("/record/pills-n-thrills-and-bellyaches-38210451"), timeout=10).text
+        assert "tracks without a known length: 3:00 each" in untimed
+    finally:
+        server.stop()
+
+
+def test_the_address_as_a_qr_code(capsys):
+    from cli.serve import _qr
+
+    _qr("http://192.168.1.20:8808/?token=abc")
+    drawn = capsys.readouterr().out
+    assert len(drawn.splitlines()) > 10

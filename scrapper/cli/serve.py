@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from app import App
 from cli.options import pass_app
 from errors import ExitStatus, StateError
+
+if TYPE_CHECKING:
+    from web.server import PageServer
 
 
 def _qr(address: str) -> None:
@@ -51,6 +55,24 @@ def serve(app: App, host: str, port: int, open_browser: bool, speed: float) -> E
         server = PageServer(app.settings, host, port, speed)
     except OSError as exc:
         raise StateError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C too
+    try:
+        _announce(server)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(server.token_address or server.address)
+        server.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("stopping", err=True)
+        server.close()
+        signal.signal(signal.SIGTERM, previous)
+    return ExitStatus.OK
+
+
+def _announce(server: PageServer) -> None:
     if server.token_address:
         click.echo(f"serving on {server.address} (beyond this machine: the access token is needed)")
         click.echo(f"open on your phone: {server.token_address}")
@@ -60,20 +82,6 @@ def serve(app: App, host: str, port: int, open_browser: bool, speed: float) -> E
         click.echo(f"serving on {server.address} (this machine only)")
     click.echo("Ctrl-C stops it", err=True)
     sys.stdout.flush()
-    if open_browser:
-        import webbrowser
-
-        webbrowser.open(server.token_address or server.address)
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C too
-    try:
-        server.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        click.echo("stopping", err=True)
-        server.close()
-        signal.signal(signal.SIGTERM, previous)
-    return ExitStatus.OK
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -171,6 +171,9 @@ class LiveSession:
                 player.stop("interrupted")
         except RussfmError as exc:  # not signed in, a broken ledger: the page shows the one line
             self.error = str(exc)
+        except Exception as exc:  # a fault of this tool: the page says the session stopped, the lock is let go
+            self.error = f"the session stopped on an unexpected error ({exc.__class__.__name__})"
+            raise
         finally:
             app.close()
             self._take()
