@@ -10,7 +10,17 @@ import pytest
 
 from scrobble.ledger import ACCEPTED, CANCELLED, Ledger
 from tests.conftest import USER, finish, scrobbles, spawn
-from tests.page_server import DESKTOP, Served, both_widths, browser, close, need_browser, screenshot, wait_for
+from tests.page_server import (
+    DESKTOP,
+    Served,
+    both_widths,
+    browser,
+    close,
+    need_browser,
+    resize,
+    screenshot,
+    wait_for,
+)
 
 MAGIC = "a-kind-of-magic-453215"  # side A 4:19, side B 4:42
 GOLD = "12-gold-bars-volume-ii-1108230"  # twelve tracks on sides A and B
@@ -185,6 +195,15 @@ def test_every_page_at_both_widths(served, phone, lastfm_env, sample_dir):
                                          "11255606", "record-box"), ("/playing", "playing-none"), ("/queue", "queue-empty"),
                        ("/me", "me"), ("/record/nothing-here", "not-found")):
         both_widths(phone, served.url(path), name)
+        resize(phone, 320, 640)  # the narrowest phone the page is made for: nothing wider than the screen
+        phone.get(served.url(path))
+        assert phone.execute_script("return document.documentElement.scrollWidth") <= 320, path
+        small = phone.execute_script(
+            "return [...document.querySelectorAll('button, .button, .chip, nav.tabs a, .record-link')]"
+            ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)"
+            ".map(e => e.textContent.trim())")
+        assert small == [], (path, "touch targets under 44 px")
+        resize(phone, 360, 740)
     phone.get(served.url("/record/nothing-here"))
     assert by_id(phone, "message").text == "there is no record 'nothing-here' in the collection"
     phone.get(served.url("/me"))
