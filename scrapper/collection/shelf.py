@@ -36,7 +36,7 @@ def _text(value: object) -> str:
 
 def _formats(value: object) -> str:
     items = value if isinstance(value, list) else [value]
-    return ", ".join(t for t in (_text(v) for v in items) if t)
+    return ", ".join(dict.fromkeys(t for t in (_text(v) for v in items) if t))  # a box lists Vinyl per disc
 
 
 class ShelfIndex:

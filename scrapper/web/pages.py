@@ -32,6 +32,7 @@ from scrobble.queue_status import queue_status
 from scrobble.timeparse import iso_utc, local_clock, parse_time
 from web.forms import field, medium_of, number_of, sides_of, slug_of
 
+PREVIEW_NAMES = 20  # records named on the queue's confirmation
 PICK_SECONDS = 600  # the shelf's pick for tonight stays put for ten minutes
 
 
@@ -199,7 +200,10 @@ def queue_preview() -> str:
     filters, year = _filters(request.args)
     app = _app()
     preview = preview_queue(app, filtered_slugs(app, filters, year))
-    return render_template("queue_add.html", page="queue", preview=preview, filters=filters, year=year)
+    names = {item.slug: item for item, _, _ in app.collection.shelf().rows}
+    shown = [names[slug] for slug in preview.slugs[:PREVIEW_NAMES] if slug in names]
+    return render_template("queue_add.html", page="queue", preview=preview, filters=filters, year=year,
+                           shown=shown)
 
 
 def queue_add() -> Response:

@@ -154,7 +154,7 @@ def create_app(config: PageConfig) -> Flask:
         g.started = time.perf_counter()
         if request.host.lower() not in config.allowed:
             return refuse(421, "This server answers only at the address `serve` printed.")
-        if config.token is not None:
+        if config.token is not None and not request.path.startswith("/static/"):  # the stylesheet holds no secret
             given = request.args.get("token")
             if given is not None and request.method == "GET":
                 if not same_secret(given, config.token):
