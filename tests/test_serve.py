@@ -242,3 +242,34 @@ def test_the_address_as_a_qr_code(capsys):
     _qr("http://192.168.1.20:8808/?token=abc")
     drawn = capsys.readouterr().out
     assert len(drawn.splitlines()) > 10
+
+
+@pytest.mark.parametrize("faults", [
+    [{"drop_after_commit": True}, {"error": 11}],
+    [{"http": 503}, {"stall": 0.4}, {"error": 16}],
+])
+def test_faults_during_a_page_session_beside_queue_run_leave_each_scrobble_once(served, env, emulator,
+                                                                                  state_dir: Path, faults):
+    assert finish(spawn(env, "scrobble", "queue", "add", "signals-33007098", "tails-38085483"))[0] == 0
+    for n, fault in enumerate(faults):
+        emulator.emulator.add_fault({"method": "track.scrobble", "times": 1, "after": n, **fault})
+    token = served.csrf()
+    requests.post(served.url("/play"), data={"slug": MAGIC, "csrf": token}, timeout=30)
+    runner = spawn(env, "scrobble", "queue", "run")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        state = requests.get(served.url("/playing/state.json"), timeout=10).json()
+        if not state["running"]:
+            break
+        if state["phase"] == "turning":
+            requests.post(served.url("/playing/command"), data={"command": "side", "csrf": token}, timeout=10)
+        time.sleep(0.3)
+    finish(runner)
+    time.sleep(6)  # past the request timeout and its margin: an unanswered batch may now be checked
+    assert finish(spawn(env, "scrobble", "queue", "run"))[0] == 0
+    counts = held(emulator)
+    with Ledger(state_dir) as ledger:
+        rows = ledger.latest(1000)
+    assert {e.status for e in rows} == {ACCEPTED}
+    assert Counter((e.artist, e.track, e.timestamp) for e in rows) == counts
+    assert {"A Kind Of Magic", "A Dozen Red Roses For My Darling"} <= {track for _, track, _ in counts}

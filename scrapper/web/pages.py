@@ -48,7 +48,7 @@ def _record(slug: str) -> Any:
     return load_album(_app().store, slug)
 
 
-def _plan_options(form: Any, album: Any = None) -> PlanOptions:
+def _plan_options(form: Any) -> PlanOptions:
     now = _app().clock()
     finished = field(form, "finished_at", 40)
     return PlanOptions(finished_at=parse_time(finished, now) if finished else None,
