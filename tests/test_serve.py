@@ -89,6 +89,7 @@ def test_every_change_needs_the_csrf_token(served, state_dir: Path):
     ("post", "/finished", {"slug": MAGIC, "side": "Z"}, 400, "has no side Z"),
     ("post", "/finished", {"slug": MAGIC, "side": "<script>"}, 400, "sides are letters such as A or B"),
     ("post", "/play", {"lastfm_artist": "Rush"}, 400, "needs its artist and its title"),
+    ("post", "/play", {"slug": MAGIC, "started_at": "in 5m"}, 400, None),
     ("post", "/playing/command", {"command": "rewind"}, 400, "unknown command"),
     ("post", "/playing/command", {"command": "stop"}, 400, "nothing is playing along now"),
     ("post", "/queue/1/explode", {}, 400, "unknown queue action"),

@@ -149,7 +149,9 @@ def play() -> Response:
     lastfm = _lastfm_pair(request.form)
     query = None if lastfm else _record(field(request.form, "slug", 300)).slug
     album = send.find_record(app, query, lastfm, signed=True)
-    options = PlanOptions(sides=sides_of(request.form), medium=medium_of(request.form))
+    started = field(request.form, "started_at", 40)
+    options = PlanOptions(sides=sides_of(request.form), medium=medium_of(request.form),
+                          started_at=parse_time(started, app.clock()) if started else None)
     g.live.start(prepare(app, album, options))
     return redirect("/playing", code=303)
 

@@ -109,6 +109,8 @@ function nowPlaying() {
     show("side", live && turning);
     show("skip-side", live && turning);
     show("stop", live);
+    const dot = document.querySelector(".tabs .dot");
+    if (dot) dot.hidden = !state.running;
     const done = $("finished");
     done.hidden = !state.finished;
     if (state.finished) done.textContent = state.finished.error ? state.finished.error : describe(Object.assign({event: "finished"}, state.finished));
@@ -127,7 +129,10 @@ function nowPlaying() {
           const item = document.createElement("li");
           item.className = e.event === "scrobbled" ? e.status : e.event;
           item.dataset.event = e.event;
-          item.textContent = describe(e);
+          const at = document.createElement("span");
+          at.className = "at";
+          at.textContent = new Date(e.at * 1000).toTimeString().slice(0, 8);
+          item.append(at, describe(e));
           list.insertBefore(item, list.firstChild);
         }
         draw();
