@@ -274,3 +274,15 @@ def test_faults_during_a_page_session_beside_queue_run_leave_each_scrobble_once(
     assert {e.status for e in rows} == {ACCEPTED}
     assert Counter((e.artist, e.track, e.timestamp) for e in rows) == counts
     assert {"A Kind Of Magic", "A Dozen Red Roses For My Darling"} <= {track for _, track, _ in counts}
+
+
+def test_not_signed_in_is_one_sentence(env, state_dir: Path):
+    server = Served(env)
+    try:
+        answer = requests.post(server.url("/play"), data={"slug": MAGIC, "csrf": server.csrf()}, timeout=10)
+        assert answer.status_code == 409
+        assert one_sentence(answer) == "not signed in to Last.fm: run `python main.py lastfm login`"
+        me = requests.get(server.url("/me"), timeout=10).text
+        assert "Not signed in. Signing in happens in a terminal" in me
+    finally:
+        server.stop()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
+from urllib.parse import quote
 
+from flask import Flask, abort, g, jsonify, redirect, render_template, request, send_file
 from markupsafe import Markup
 from werkzeug.wrappers import Response
-from flask import Flask, abort, g, jsonify, redirect, render_template, request, send_file
 
-from collection.album import describe_length
+from collection.album import Album, describe_length
 from collection.lookup import load_album
 from collection.shelf import cover_path, search_shelf
 from errors import AlbumNotFound, PlanError, RussfmError, UsageError
@@ -31,16 +31,17 @@ from scrobble.queue_preview import filtered_slugs, preview_queue
 from scrobble.queue_status import queue_status
 from scrobble.timeparse import iso_utc, local_clock, parse_time
 from web.forms import field, medium_of, number_of, sides_of, slug_of
+from web.server import PageApp
 
 PREVIEW_NAMES = 20  # records named on the queue's confirmation
 PICK_SECONDS = 600  # the shelf's pick for tonight stays put for ten minutes
 
 
-def _app() -> Any:
-    return g.app
+def _app() -> PageApp:
+    return cast(PageApp, g.app)
 
 
-def _record(slug: str) -> Any:
+def _record(slug: str) -> Album:
     """The album behind a slug of the index (the only slugs the page takes)."""
     slug = slug_of(slug)
     if not any(item.slug == slug for item, _, _ in _app().collection.shelf().rows):
@@ -72,7 +73,7 @@ def shelf() -> str:
                            local_clock=local_clock)
 
 
-def _pick(app: Any) -> Any:
+def _pick(app: PageApp) -> Any:
     try:
         return pick_record(app, Filters())
     except (NothingToPick, RussfmError):
@@ -146,6 +147,7 @@ def finished() -> tuple[str, int]:
 def play() -> Response:
     """Play along: the same preparation as `--live`, then the session plays in the server."""
     app = _app()
+    app.session()  # not signed in: one sentence now, rather than a session that stops at once
     lastfm = _lastfm_pair(request.form)
     query = None if lastfm else _record(field(request.form, "slug", 300)).slug
     album = send.find_record(app, query, lastfm, signed=True)
