@@ -286,3 +286,16 @@ def test_not_signed_in_is_one_sentence(env, state_dir: Path):
         assert "Not signed in. Signing in happens in a terminal" in me
     finally:
         server.stop()
+
+
+def test_pause_and_resume_a_job_from_the_page(served, state_dir: Path):
+    token = served.csrf()
+    requests.post(served.url("/queue/add"), data={"artist": "rush", "year": "1977", "csrf": token}, timeout=30)
+    with Ledger(state_dir) as ledger:
+        (job,) = ledger.jobs().values()
+        assert len(job.albums) == 2  # the two 1977 records of Rush, not 2112 (1976)
+    for action, status in (("pause", "paused"), ("resume", "active")):
+        answer = requests.post(served.url(f"/queue/{job.id}/{action}"), data={"csrf": token}, timeout=10)
+        assert answer.status_code == 200 and f'data-status="{status}"' in answer.text
+        with Ledger(state_dir) as ledger:
+            assert ledger.job(job.id).status == status
