@@ -146,11 +146,12 @@ class LiveSession:
                 return  # already as asked: two devices pressing pause at once do not undo each other
         self.clock.press(key)
 
-    def interrupt(self, timeout: float = 30.0) -> None:
-        """Stop as Ctrl-C stops `--live`: nothing more is recorded, one last attempt sends what was due."""
+    def interrupt(self) -> None:
+        """Stop as Ctrl-C stops `--live`: nothing more is recorded, one last attempt sends what was due
+        (waiting for the send lock and for Last.fm as long as a command would)."""
         if self._thread.is_alive():
             self.clock.interrupt()
-            self._thread.join(timeout)
+            self._thread.join(self.settings.lock_wait + 2 * self.settings.timeout + 10)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
