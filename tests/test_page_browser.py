@@ -205,7 +205,7 @@ def test_every_page_at_both_widths(served, phone, lastfm_env, sample_dir):
         assert small == [], (path, "touch targets under 44 px")
         resize(phone, 360, 740)
     phone.get(served.url("/record/nothing-here"))
-    assert by_id(phone, "message").text == "there is no record 'nothing-here' in the collection"
+    assert by_id(phone, "message").text == "There is no record 'nothing-here' in the collection"
     phone.get(served.url("/me"))
     assert USER in by_id(phone, "user").text
 

@@ -77,23 +77,23 @@ def test_every_change_needs_the_csrf_token(served, state_dir: Path):
 
 
 @pytest.mark.parametrize("method, path, data, status, words", [
-    ("get", "/record/not-a-record", None, 404, "there is no record 'not-a-record' in the collection"),
-    ("get", "/record/.hidden", None, 400, "that is not a record of the collection"),
-    ("get", "/?q=" + "a" * 201, None, 400, "q is too long: at most 200 characters"),
-    ("get", f"/record/{MAGIC}?medium=laserdisc", None, 400, "medium must be one of"),
-    ("get", "/me?period=5y", None, 400, "unknown period"),
-    ("get", "/queue/add?year=19x7", None, 400, "year must be a whole number from 1000 to 9999"),
-    ("get", "/queue/add", None, 400, "choose records by artist, genre, format or year"),
-    ("post", "/finished", {"slug": MAGIC, "finished_at": "next tuesday-ish"}, 400, "cannot read"),
+    ("get", "/record/not-a-record", None, 404, "There is no record 'not-a-record' in the collection"),
+    ("get", "/record/.hidden", None, 400, "That is not a record of the collection"),
+    ("get", "/?q=" + "a" * 201, None, 400, "The search is too long: at most 200 characters"),
+    ("get", f"/record/{MAGIC}?medium=laserdisc", None, 400, "Medium must be one of"),
+    ("get", "/me?period=5y", None, 400, "Unknown period"),
+    ("get", "/queue/add?year=19x7", None, 400, "Year must be a whole number from 1000 to 9999"),
+    ("get", "/queue/add", None, 400, "Choose records by artist, genre, format or year"),
+    ("post", "/finished", {"slug": MAGIC, "finished_at": "next tuesday-ish"}, 400, "Cannot read 'next tuesday-ish' as a time"),
     ("post", "/finished", {"slug": MAGIC, "finished_at": "99999999999999999999"}, 400, None),
     ("post", "/finished", {"slug": MAGIC, "side": "Z"}, 400, "has no side Z"),
-    ("post", "/finished", {"slug": MAGIC, "side": "<script>"}, 400, "sides are letters such as A or B"),
+    ("post", "/finished", {"slug": MAGIC, "side": "<script>"}, 400, "Sides are letters such as A or B"),
     ("post", "/play", {"lastfm_artist": "Rush"}, 400, "needs its artist and its title"),
     ("post", "/play", {"slug": MAGIC, "started_at": "in 5m"}, 400, None),
-    ("post", "/playing/command", {"command": "rewind"}, 400, "unknown command"),
-    ("post", "/playing/command", {"command": "stop"}, 400, "nothing is playing along now"),
-    ("post", "/queue/1/explode", {}, 400, "unknown queue action"),
-    ("post", "/queue/7/cancel", {}, 400, "no queue job 7"),
+    ("post", "/playing/command", {"command": "rewind"}, 400, "Unknown command"),
+    ("post", "/playing/command", {"command": "stop"}, 400, "Nothing is playing along now"),
+    ("post", "/queue/1/explode", {}, 400, "Unknown queue action"),
+    ("post", "/queue/7/cancel", {}, 400, "No queue job 7"),
     ("get", "/nowhere", None, 404, "There is no such page."),
     ("post", "/", {}, 405, None),
 ])
@@ -281,7 +281,7 @@ def test_not_signed_in_is_one_sentence(env, state_dir: Path):
     try:
         answer = requests.post(server.url("/play"), data={"slug": MAGIC, "csrf": server.csrf()}, timeout=10)
         assert answer.status_code == 409
-        assert one_sentence(answer) == "not signed in to Last.fm: run `python main.py lastfm login`"
+        assert one_sentence(answer) == "Not signed in to Last.fm: run `python main.py lastfm login`"
         me = requests.get(server.url("/me"), timeout=10).text
         assert "Not signed in. Signing in happens in a terminal" in me
     finally:

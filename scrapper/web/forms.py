@@ -12,14 +12,14 @@ _SIDE = re.compile(r"^[A-Z]{1,3}$")
 _SLUG = re.compile(r"^[^/\\\x00-\x1f]{1,300}$")
 
 
-def field(form: Any, name: str, most: int) -> str:
-    """A text field, trimmed; one sentence when it is longer than `most` characters."""
+def field(form: Any, name: str, most: int, label: str | None = None) -> str:
+    """A text field, trimmed; one sentence (naming it `label`) when it is longer than `most` characters."""
     value = form.get(name, "")
     if not isinstance(value, str):
-        raise UsageError(f"{name} must be text")
+        raise UsageError(f"{label or name} must be text")
     value = value.strip()
     if len(value) > most:
-        raise UsageError(f"{name} is too long: at most {most} characters")
+        raise UsageError(f"{label or name} is too long: at most {most} characters")
     return value
 
 

@@ -58,7 +58,7 @@ def _plan_options(form: Any) -> PlanOptions:
 
 # --- the shelf ------------------------------------------------------------------------------------
 def shelf() -> str:
-    query = field(request.args, "q", 200)
+    query = field(request.args, "q", 200, "the search")
     found = search_shelf(_app().collection.shelf(), query)
     app = _app()
     problem: str | None = None
@@ -81,7 +81,7 @@ def _pick(app: PageApp) -> Any:
 
 
 def shelf_results() -> str:
-    query = field(request.args, "q", 200)
+    query = field(request.args, "q", 200, "the search")
     return render_template("shelf_results.html", found=search_shelf(_app().collection.shelf(), query))
 
 
@@ -265,7 +265,7 @@ def me() -> str:
 
 # --- Last.fm search -------------------------------------------------------------------------------
 def search() -> str:
-    query = field(request.args, "q", 200)
+    query = field(request.args, "q", 200, "the search")
     app = _app()
     found, problem = [], None
     if query:
