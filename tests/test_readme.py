@@ -91,6 +91,16 @@ def test_runs_without_a_usage_error(run_cli, lastfm_env, emulator, signed_in, st
         code, out, err = finish(process, timeout=30)
         assert code == 130 and "Traceback" not in err, (line, code, err)
         return
+    if args[:1] == ["serve"]:
+        # The page serves until Ctrl-C: on a free port of a loopback address (tests never listen beyond it).
+        args = ["127.0.0.2" if a == "0.0.0.0" else a for a in args if a != "--open"]
+        args = [a if i == 0 or args[i - 1] != "--port" else "0" for i, a in enumerate(args)] + ["--port", "0"]
+        process = spawn(lastfm_env | {"RUSSFM_DATA_DIR": str(data)}, *args)
+        assert process.stdout is not None and "serving on http://" in process.stdout.readline()
+        process.send_signal(signal.SIGINT)
+        code, out, err = finish(process, timeout=30)
+        assert code == 0 and "Traceback" not in err, (line, code, err)
+        return
     result = run_cli("--data-dir", str(data), *args, input=PASSWORD + "\n")
     assert result.exit_code != 2 or "Usage:" not in result.stderr, (line, result.stderr)
     assert "Traceback" not in result.output and "No such option" not in result.stderr, (line, result.output)

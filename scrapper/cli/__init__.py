@@ -45,7 +45,7 @@ add_global_params(cli)
 
 
 def _register() -> None:
-    from cli import albums, enhance, lastfm, queue, scrobble
+    from cli import albums, enhance, lastfm, queue, scrobble, serve
     from cli import history  # noqa: F401 - registers lastfm sync/stats/recent and albums pick
 
     cli.add_command(albums.albums)
@@ -53,6 +53,7 @@ def _register() -> None:
     scrobble.scrobble.add_command(queue.queue)
     cli.add_command(lastfm.lastfm)
     cli.add_command(enhance.lastfm_enhance)
+    cli.add_command(serve.serve)
 
 
 _register()

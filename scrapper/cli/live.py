@@ -18,7 +18,8 @@ import click
 from app import App
 from collection.duration_format import format_duration
 from errors import ExitStatus
-from scrobble.live import ENTER, NEXT, PAUSE, QUIT, SKIP_SIDE, Player, prepare
+from scrobble.live import ENTER, NEXT, PAUSE, QUIT, SKIP_SIDE, Player, Setlist, prepare
+from scrobble.live_session import live_turn
 from scrobble.live_events import (
     Event,
     Finished,
@@ -217,6 +218,11 @@ def play_along(app: App, query: str | None, lastfm: tuple[str, str] | None, opti
     """Play the record along in real time; Ctrl-C stops cleanly (one last send attempt) and exits 130."""
     album = find_record(app, query, lastfm, signed=True)
     setlist = prepare(app, album, options, force)
+    with live_turn(app.settings.state_dir, app.command):  # one session per state folder, the page's included
+        return _play(app, setlist, as_json)
+
+
+def _play(app: App, setlist: Setlist, as_json: bool) -> ExitStatus:
     display = Display(as_json, status=sys.stderr.isatty() and not app.settings.quiet)
     clock = TerminalClock(sys.stdin, on_tick=display.redraw)
     player = Player(app, setlist, clock, display.event)

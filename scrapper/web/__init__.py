@@ -1,0 +1,1 @@
+"""The page (`python main.py serve`): a small Flask app over the same core as the commands."""
