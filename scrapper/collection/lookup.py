@@ -27,7 +27,7 @@ def _label(entry: dict, slug: str) -> str:
     return f"{slug} ({entry.get('release_artist', '?')}: {entry.get('release_name', '?')})"
 
 
-def _entries(store: Store) -> list[tuple[dict, str]]:
+def index_entries(store: Store) -> list[tuple[dict, str]]:
     """Index entries with their slugs; an entry repeated with the same slug is one album."""
     out: list[tuple[dict, str]] = []
     seen: set[str] = set()
@@ -63,7 +63,7 @@ def _one_album(store: Store, found: list[tuple[dict, str]], what: str) -> str:
     """
     ids = {i for entry, slug in found for i in _release_ids(entry, slug)}
     slugs = {slug for _, slug in found}
-    found = found + [(e, s) for e, s in _entries(store) if s not in slugs and _release_ids(e, s) & ids]
+    found = found + [(e, s) for e, s in index_entries(store) if s not in slugs and _release_ids(e, s) & ids]
     if len(found) == 1:
         return found[0][1]
     labels = [_label(e, s) for e, s in found[:MAX_CANDIDATES]]
@@ -84,7 +84,7 @@ def _shares_a_release(found: list[tuple[dict, str]]) -> bool:
 
 def _by_release_id(store: Store, release_id: str) -> str | None:
     wanted = int(release_id)
-    found = [(e, s) for e, s in _entries(store) if wanted in _release_ids(e, s)]
+    found = [(e, s) for e, s in index_entries(store) if wanted in _release_ids(e, s)]
     if found:
         return _one_album(store, found, f"Discogs release id {release_id}")
     albums = store.root / "album"
@@ -95,7 +95,7 @@ def _by_release_id(store: Store, release_id: str) -> str | None:
     return None
 
 
-def _rank(wanted: str, tokens: list[str], artist: str, title: str) -> int | None:
+def rank_words(wanted: str, tokens: list[str], artist: str, title: str) -> int | None:
     if wanted in (f"{artist} {title}", f"{title} {artist}") or wanted == artist == title:
         return _ARTIST_AND_TITLE
     if wanted == artist:
@@ -115,10 +115,10 @@ def _by_text(store: Store, query: str, suggest: bool = True) -> str:
     if not tokens:
         raise AlbumNotFound(f"no album matches {query!r}")
     ranked: dict[int, list[tuple[dict, str]]] = {}
-    for entry, slug in _entries(store):
+    for entry, slug in index_entries(store):
         artist = fold(str(entry.get("release_artist") or ""))
         title = fold(str(entry.get("release_name") or ""))
-        rank = _rank(wanted, tokens, artist, title)
+        rank = rank_words(wanted, tokens, artist, title)
         if rank is not None:
             ranked.setdefault(rank, []).append((entry, slug))
     if not ranked:
@@ -145,7 +145,7 @@ def nearest_albums(store: Store, query: str, limit: int = MAX_NEAREST) -> list[s
     if not tokens:
         return []
     scored: list[tuple[float, int, str]] = []
-    for entry, slug in _entries(store):
+    for entry, slug in index_entries(store):
         text = fold(f"{entry.get('release_artist') or ''} {entry.get('release_name') or ''}")
         score = _likeness(wanted, tokens, text)
         if score >= NEAREST_SCORE:

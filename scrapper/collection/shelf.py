@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collection.lookup import _entries, _rank
+from collection.lookup import index_entries, rank_words
 from collection.names import fold
 from collection.store import Store
 from errors import CollectionError
@@ -44,7 +44,7 @@ class ShelfIndex:
 
     def __init__(self, store: Store) -> None:
         self.rows: list[tuple[ShelfItem, str, str]] = []
-        for entry, slug in _entries(store):
+        for entry, slug in index_entries(store):
             year = _text(entry.get("date_release_year") or entry.get("year"))[:4]
             item = ShelfItem(slug, _text(entry.get("release_artist")) or "?", _text(entry.get("release_name")) or "?",
                              year if year.isdigit() else "", _formats(entry.get("formats")))
@@ -78,7 +78,7 @@ def search_shelf(shelf: ShelfIndex, query: str, limit: int = SHELF_LIMIT) -> She
         # Every rank needs each word inside the artist or the title: a cheap test first, the ranking after.
         if not all(t in artist or t in title for t in tokens):
             continue
-        rank = _rank(wanted, tokens, artist, title)
+        rank = rank_words(wanted, tokens, artist, title)
         if rank is not None:
             ranked.append((rank, artist, title, item))
     ranked.sort(key=lambda r: r[:3])

@@ -8,33 +8,19 @@ from typing import Any
 
 from app import App
 from collection.lookup import load_album
-from collection.store import entry_slug
 from errors import CollectionError, UsageError
 from scrobble.daily_cap import daily_cap
 from scrobble.planner import lay_out
-from scrobble.queue import Filters, _matches
+from scrobble.queue import Filters, select
 
 MAX_PREVIEW_ALBUMS = 5000
 
 
-def release_year(entry: dict) -> str:
-    """The year an index entry says the record was released, or ""."""
-    value = entry.get("date_release_year") or entry.get("year")
-    text = str(value)[:4] if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    return text if text.isdigit() else ""
-
-
-def filtered_slugs(app: App, filters: Filters, year: int | None = None) -> list[str]:
-    """The records of the index the filters (and the release year) leave, in index order."""
-    if not filters.any() and year is None:
+def filtered_slugs(app: App, filters: Filters) -> list[str]:
+    """The records of the index the filters leave, in index order: the rule `queue add --artist …` uses."""
+    if not filters.any():
         raise UsageError("choose records by artist, genre, format or year")
-    out = []
-    for entry in app.store.index():
-        slug = entry_slug(entry)
-        if slug and _matches(entry, filters) and (year is None or release_year(entry) == str(year)):
-            out.append(slug)
-    out = list(dict.fromkeys(out))
-    return out[: filters.limit] if filters.limit else out
+    return select(app.store, [], False, filters)[0]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from collection.album import Album, describe_length
+from collection.browse import year_range
 from collection.lookup import load_album
 from collection.shelf import cover_path, search_shelf
 from errors import AlbumNotFound, PlanError, RussfmError, UsageError
@@ -194,19 +195,21 @@ def queue() -> str:
                            local_clock=local_clock)
 
 
-def _filters(form: Any) -> tuple[Filters, int | None]:
-    year = number_of(form, "year", 1000, 9999)
+def _filters(form: Any) -> Filters:
+    year = field(form, "year", 20) or None
+    if year:
+        year_range(year)  # 1977, 1970-1979 or 1970s, as `queue add --year` takes it
     return Filters(artist=field(form, "artist", 200) or None, genre=field(form, "genre", 200) or None,
-                   format=field(form, "format", 100) or None), year
+                   format=field(form, "format", 100) or None, year=year)
 
 
 def queue_preview() -> str:
-    filters, year = _filters(request.args)
+    filters = _filters(request.args)
     app = _app()
-    preview = preview_queue(app, filtered_slugs(app, filters, year))
+    preview = preview_queue(app, filtered_slugs(app, filters))
     names = {item.slug: item for item, _, _ in app.collection.shelf().rows}
     shown = [names[slug] for slug in preview.slugs[:PREVIEW_NAMES] if slug in names]
-    return render_template("queue_add.html", page="queue", preview=preview, filters=filters, year=year,
+    return render_template("queue_add.html", page="queue", preview=preview, filters=filters, year=filters.year,
                            shown=shown)
 
 
@@ -216,8 +219,7 @@ def queue_add() -> Response:
     if slug:
         slugs = [_record(slug).slug]
     else:
-        filters, year = _filters(request.form)
-        slugs = filtered_slugs(app, filters, year)
+        slugs = filtered_slugs(app, _filters(request.form))
     result = add_job(app, slugs, False, Filters(), QueueOptions(medium=medium_of(request.form)))
     if result.job is None:
         why = "; ".join(result.skipped + result.errors) or "nothing to queue"
@@ -236,7 +238,7 @@ def queue_change(job: str, action: str) -> Response:
 # --- me -------------------------------------------------------------------------------------------
 def me() -> str:
     app = _app()
-    period = field(request.args, "period", 5) or "1m"
+    period = field(request.args, "period", 5) or "1mo"
     if period not in PERIODS:
         raise UsageError(f"unknown period {period!r}: choose {', '.join(PERIODS)}")
     saved = app.sessions.load()
