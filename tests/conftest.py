@@ -170,3 +170,12 @@ def listenbrainz_env(listenbrainz: RunningListenBrainz, state_dir: Path,
 
 def listens(listenbrainz: RunningListenBrainz, user: str = LB_USER) -> list[dict]:
     return listenbrainz.lb.listens_of(user)
+
+
+@pytest.fixture
+def lb_signed_in(listenbrainz_env: dict[str, str], state_dir: Path) -> str:
+    """A saved ListenBrainz token for LB_USER, as `listenbrainz login` leaves it."""
+    from listenbrainz.token import Token, TokenStore
+
+    TokenStore(state_dir).save(Token(LB_USER, LB_TOKEN))
+    return LB_TOKEN

@@ -25,7 +25,7 @@ add_global_params(cli)
 
 
 def _register() -> None:
-    from cli import albums, enhance, lastfm, queue, scrobble
+    from cli import albums, enhance, lastfm, listenbrainz, queue, scrobble
     from cli import history  # noqa: F401 - registers lastfm sync/stats/recent and albums pick
 
     cli.add_command(albums.albums)
@@ -33,6 +33,7 @@ def _register() -> None:
     scrobble.scrobble.add_command(queue.queue)
     cli.add_command(lastfm.lastfm)
     cli.add_command(enhance.lastfm_enhance)
+    cli.add_command(listenbrainz.listenbrainz)
 
 
 _register()
