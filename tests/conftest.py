@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,6 +160,7 @@ def listenbrainz_env(listenbrainz: RunningListenBrainz, state_dir: Path,
     env = {
         "LISTENBRAINZ_API_URL": listenbrainz.url,
         "LISTENBRAINZ_CA_BUNDLE": listenbrainz.ca_bundle,
+        "LISTENBRAINZ_TIMEOUT": "2",
         "RUSSFM_STATE_DIR": str(state_dir),
         "RUSSFM_RETRY_DELAY": "0.05",
         "RUSSFM_CONFIG": "",
@@ -166,6 +168,13 @@ def listenbrainz_env(listenbrainz: RunningListenBrainz, state_dir: Path,
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+def lb_settle(env: dict[str, str]) -> None:
+    """Wait until a batch sent to ListenBrainz is past its timeout: only then is it checked there."""
+    from scrobble.sender import SETTLE_MARGIN
+
+    time.sleep(float(env["LISTENBRAINZ_TIMEOUT"]) + SETTLE_MARGIN)
 
 
 def listens(listenbrainz: RunningListenBrainz, user: str = LB_USER) -> list[dict]:

@@ -8,13 +8,14 @@ import click
 
 from app import App
 from cli.group import AppGroup
-from cli.options import json_option, medium_options, pass_app, time_of_day_options, timing_options
+from cli.options import json_option, medium_options, pass_app, targets_option, time_of_day_options, timing_options
 from cli.output import emit_json, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
 from scrobble.ledger import ACTIVE, CANCELLED, PAUSED
 from scrobble.queue_run import RunResult, run_queue
 from scrobble.queue_status import queue_status
+from scrobble.targets import choose_targets
 from scrobble.timeparse import iso_utc, local_clock, parse_span, parse_time
 
 MAX_RUN_SECONDS = 7 * 86400
@@ -52,12 +53,14 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @timing_options
 @medium_options
 @click.option("--force", is_flag=True, help="Queue albums already waiting in another job; allow overlaps.")
+@targets_option
 @json_option
 @pass_app
 def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None, genre: str | None,
               fmt: str | None, added_since: str | None, added_before: str | None, limit: int | None,
               lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None, side_gap: int,
-              include_short: bool, medium: str | None, split_index: bool, force: bool, as_json: bool) -> ExitStatus:
+              include_short: bool, medium: str | None, split_index: bool, force: bool, to: str | None,
+              as_json: bool) -> ExitStatus:
     """Queue ALBUMS, or albums chosen by filters, as one job.
 
     By default each album is timed when it is sent: laid into free listening
@@ -72,6 +75,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
       python main.py scrobble queue add 814617 --at "2026-12-01T09:00"
       python main.py scrobble queue add --lastfm "Rush" "Moving Pictures"
     """
+    choose_targets(app, to)
     now = app.clock()
     options = jobs.QueueOptions(
         started_at=parse_time(started_at, now) if started_at else None,
@@ -103,6 +107,10 @@ def _run_line(result: RunResult, now: float) -> str:
         line += f"; waiting ({result.waiting.replace('_', ' ')})"
         if result.next_send_at:
             line += f" until {iso_utc(result.next_send_at)}"
+    lb = result.listenbrainz
+    if lb is not None:
+        line += (f"; ListenBrainz: {len(lb.accepted)} accepted, {len(lb.refused)} refused, "
+                 f"{plural(lb.requests, 'request')}; {result.listenbrainz_pending} pending")
     return line
 
 
@@ -111,9 +119,10 @@ def _run_line(result: RunResult, now: float) -> str:
 @click.option("--for", "for_", help="Stop starting new batches after this long (e.g. 10m).")
 @click.option("--daily-cap", type=click.IntRange(1, 100_000),
               help="Scrobbles allowed in any 24 hours, for this run (instead of the cap in force).")
+@targets_option
 @json_option
 @pass_app
-def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int | None,
+def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int | None, to: str | None,
               as_json: bool) -> ExitStatus:
     """Send what is due: the cron job. One run at a time; safe to kill at any moment.
 
@@ -126,6 +135,7 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
       python main.py scrobble queue run -q
     """
     seconds = parse_span(for_, MAX_RUN_SECONDS) if for_ else None
+    choose_targets(app, to)
     plain = plain_progress(app.settings, as_json)
     bar = progress_bar(app.settings, None, "scrobble", as_json)
 
@@ -146,6 +156,8 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
         click.echo(_run_line(result, app.clock()))
     if result.stopped:
         click.echo(f"error: {result.stopped}", err=True)
+    if result.listenbrainz is not None and result.listenbrainz.stopped:
+        click.echo(f"error: {result.listenbrainz.stopped}", err=True)
     return result.exit_status
 
 

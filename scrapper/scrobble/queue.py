@@ -22,6 +22,7 @@ from errors import CollectionError, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
+from scrobble.rows import target_fields
 from scrobble.timeparse import iso_utc, local_clock
 
 
@@ -178,7 +179,8 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
         job = Job(id=ledger.next_job_id(), created_at=now, status=ADDING, albums=[s for s, _, _ in chosen],
                   scheduled_at=options.at, timing="fixed" if fixed else "when sent")
         ledger.save_job(job)
-        entries = ledger.add([{**row, "job": job.id} for _, rows, _ in chosen for row in rows])
+        extra = target_fields(app.targets())
+        entries = ledger.add([{**row, **extra, "job": job.id} for _, rows, _ in chosen for row in rows])
         # Albums whose every scrobble already stood (a fixed time given twice) hold nothing in this job.
         job.albums = list(dict.fromkeys(e.slug for e in entries))
         job.status = ACTIVE
