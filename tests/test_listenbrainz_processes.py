@@ -144,3 +144,26 @@ def test_several_processes_at_once(both, emulator, listenbrainz, state_dir: Path
     assert len(lb_keys(listenbrainz)) == len(rows)
     assert Counter(str(e.target_status(LISTENBRAINZ)) for e in rows) == Counter({"accepted": len(rows)})
     assert Counter(e.status for e in rows) == Counter({"accepted": len(rows)})
+
+
+def test_queue_status_and_cancel_cover_listenbrainz(run_cli, both, emulator, listenbrainz, state_dir: Path) -> None:
+    added = json.loads(run_cli("scrobble", "queue", "add", "2112-814617", "--json").stdout)
+    tracks = added["tracks"]
+    status = json.loads(run_cli("scrobble", "queue", "status", "--json").stdout)["jobs"][0]
+    assert status["listenbrainz"]["pending"] == tracks and status["status"] == "active"
+    listenbrainz.lb.add_fault({"endpoint": "submit-listens", "http": 500, "times": 100})
+    listenbrainz.lb.add_fault({"endpoint": "listens", "http": 500, "times": 100})
+    run = run_cli("scrobble", "queue", "run", "--json")
+    assert run.exit_code == 75 and json.loads(run.stdout)["accepted"] == tracks
+    cancelled = run_cli("scrobble", "queue", "cancel", str(status["id"]))
+    assert cancelled.exit_code == 0, cancelled.output
+    status = json.loads(run_cli("scrobble", "queue", "status", "--json").stdout)["jobs"][0]
+    # What was on its way stays in flight until checked; nothing of the job is sent again after that.
+    assert status["listenbrainz"]["pending"] == 0
+    listenbrainz.lb.reset()
+    lb_settle(both)
+    again = json.loads(run_cli("scrobble", "queue", "run", "--json").stdout)
+    assert again["listenbrainz"]["accepted"] + again["listenbrainz"]["refused"] == 0
+    final = json.loads(run_cli("scrobble", "queue", "status", "--json").stdout)["jobs"][0]["listenbrainz"]
+    assert final["in_flight"] == 0 and final["pending"] == 0 and final["cancelled"] == tracks
+    assert listens(listenbrainz) == []

@@ -196,3 +196,52 @@ def test_a_refused_listen_is_isolated_and_the_rest_go(state_dir: Path) -> None:
         states = Counter(str(e.target_status(LISTENBRAINZ)) for e in ledger.latest(100))
         assert states == Counter({"accepted": 15, "refused": 1})
         assert "single string" in ledger.target_with_status(LISTENBRAINZ, "refused")[0].targets[LISTENBRAINZ]["message"]
+
+
+def test_play_along_sends_playing_now_and_each_track_as_single(settings, emulator, signed_in, listenbrainz,
+                                                               lb_signed_in, state_dir: Path) -> None:
+    from dataclasses import replace
+
+    from tests.test_live import KRAFTWERK, FakeClock, play
+
+    clock = FakeClock()
+    lb_settings = replace(settings, listenbrainz_url=listenbrainz.url, listenbrainz_ca_bundle=listenbrainz.ca_bundle,
+                          listenbrainz_timeout=2.0)
+    listenbrainz.lb.clock = clock.now
+    try:
+        events, summary = play(lb_settings, emulator.emulator, clock, KRAFTWERK, tracks="1,6-10")
+    finally:
+        listenbrainz.lb.clock = time.time
+        emulator.emulator.clock = time.time
+    assert summary.accepted == 5 and summary.exit_status == 0
+    log = listenbrainz.lb.requests()["log"]
+    kinds = Counter(e.get("listen_type") for e in log if e["endpoint"] == "submit-listens")
+    assert kinds == Counter({"playing_now": 6, "single": 5})  # every track shown; the 0:25 one never scrobbled
+    assert sorted(x["listened_at"] for x in listens(listenbrainz)) == sorted(
+        s["timestamp"] for s in scrobbles(emulator))
+    assert lb_statuses(state_dir) == Counter({"accepted": 5})
+
+
+def test_play_along_to_listenbrainz_only(settings, listenbrainz, lb_signed_in, state_dir: Path) -> None:
+    from dataclasses import replace
+
+    from app import App
+    from scrobble.live import Player, prepare
+    from scrobble.planner import PlanOptions
+    from scrobble.send import find_record
+    from tests.test_live import KRAFTWERK, FakeClock
+
+    clock = FakeClock()
+    lb_settings = replace(settings, listenbrainz_url=listenbrainz.url, listenbrainz_ca_bundle=listenbrainz.ca_bundle,
+                          listenbrainz_timeout=2.0, api_key="", api_secret="")
+    listenbrainz.lb.clock = clock.now
+    app = App(lb_settings, "scrobble album", clock=clock.now)
+    try:
+        setlist = prepare(app, find_record(app, KRAFTWERK, None), PlanOptions(tracks="1,6"))
+        summary = Player(app, setlist, clock, lambda e: None).run()
+    finally:
+        app.close()
+        listenbrainz.lb.clock = time.time
+    assert (summary.accepted, summary.exit_status) == (2, 0)
+    assert len(listens(listenbrainz)) == 2
+    assert lb_statuses(state_dir) == Counter({"accepted": 2})

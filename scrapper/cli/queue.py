@@ -187,6 +187,10 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
         click.echo(f"job {j.job.id} [{j.status}]: {data['albums']} albums, {data['tracks']} tracks — "
                    f"{data['accepted']} accepted, {data['ignored']} ignored, {data['pending']} pending, "
                    f"{data['in_flight']} in flight")
+        if data["listenbrainz"]:
+            lb = data["listenbrainz"]
+            click.echo(f"    ListenBrainz: {lb['accepted']} accepted, {lb['pending']} pending, "
+                       f"{lb['in_flight']} in flight, {lb['refused']} refused")
         for reason, count in j.ignored_reasons.items():
             click.echo(f"    ignored {count}: {reason}")
         if j.waiting:

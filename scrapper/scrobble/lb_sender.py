@@ -25,7 +25,7 @@ from errors import (
 from lastfm.retry import RetryPolicy
 from listenbrainz.listens import entry_listen, problem, same_listen
 from scrobble.ledger import Ledger
-from scrobble.rows import ACCEPTED, IN_FLIGHT, LISTENBRAINZ, PENDING, REFUSED, Entry
+from scrobble.rows import ACCEPTED, CANCELLED, IN_FLIGHT, LISTENBRAINZ, PENDING, REFUSED, Entry
 
 log = logging.getLogger("russfm.listenbrainz.sender")
 BATCH_SIZE = 1000
@@ -103,7 +103,9 @@ class ListenSender:
             if state.get("status") != only_from:
                 return None
             if status == PENDING:
-                return {"status": PENDING}
+                job = self.ledger.job(e.job) if e.job else None
+                # Its queue job was cancelled while it was on its way: it is not sent again.
+                return {"status": CANCELLED if job is not None and job.status == CANCELLED else PENDING}
             return {**state, "status": status, "message": message, "batch": None}
 
         with self.ledger.locked():
@@ -176,7 +178,10 @@ class ListenSender:
         for entry in batch:
             listen = entry_listen(entry, self.release_mbid(entry))
             why = problem(listen, now)
-            (bad.append((entry, why)) if why else listens.append((entry, listen)))
+            if why:
+                bad.append((entry, why))
+            else:
+                listens.append((entry, listen))
         for entry, why in bad:
             self._settle([entry], REFUSED, str(why))
             self.log.refused.append(entry.id)

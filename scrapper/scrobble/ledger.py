@@ -445,6 +445,16 @@ class Ledger:
             args += jobs
         return int(self._sql.execute(f"SELECT count(*) FROM scrobbles WHERE {where}", args).fetchone()[0])
 
+    def target_job_counts(self, target: str) -> dict[str, Counter[str]]:
+        """{job: Counter of this service's states} for queued entries sent to it."""
+        column = self._column(target)
+        rows = self._sql.execute(f"SELECT {JOB}, {column}, count(*) FROM scrobbles "
+                                 f"WHERE {JOB} IS NOT NULL AND {column} IS NOT NULL GROUP BY 1, 2").fetchall()
+        out: dict[str, Counter[str]] = {}
+        for job, status, n in rows:
+            out.setdefault(str(job), Counter())[str(status)] = int(n)
+        return out
+
     def target_pending(self, target: str, jobs: list[str] | None = None, outside_queue: bool = False,
                        limit: int | None = None) -> list[Entry]:
         """Timed entries waiting for this service: outside the queue, or of these jobs; oldest first."""
@@ -470,6 +480,9 @@ class Ledger:
         for job, slug, span in rows:
             out.setdefault(str(job), {})[str(slug)] = int(span or 0)
         return out
+
+    def target_of_job(self, target: str, job: str, status: str) -> list[Entry]:
+        return self._select(f"{self._column(target)} = ? AND {JOB} = ?", (status, job))
 
     def untimed_of_album(self, job: str, slug: str) -> list[Entry]:
         """Every untimed entry of one queued album, whichever services it waits for."""

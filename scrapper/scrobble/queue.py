@@ -19,7 +19,7 @@ from collection.lookup import load_album, resolve_many
 from collection.names import fold
 from collection.store import Store, entry_slug
 from errors import CollectionError, OverlapError, UsageError
-from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
+from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, TARGET_COLUMNS, Job, Ledger
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
 from scrobble.rows import target_fields
@@ -229,6 +229,10 @@ def set_job_status(app: App, job_id: str, status: str) -> JobChange:
             dropped = ledger.entries_of_job(job.id, PENDING)
             ledger.mark(dropped, CANCELLED)
             change.dropped = len(dropped)
+            for target in TARGET_COLUMNS:  # each other service's listens of the job that were not sent
+                waiting = ledger.target_of_job(target, job.id, PENDING)
+                ledger.set_target([e.id for e in waiting], target, lambda e: {"status": CANCELLED})
+                change.dropped += sum(1 for e in waiting if e.status != CANCELLED)
             change.in_flight = len(ledger.entries_of_job(job.id, IN_FLIGHT))
     return change
 
