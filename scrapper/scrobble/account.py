@@ -39,7 +39,7 @@ class AccountStatus:
             "signed_in": self.signed_in, "username": self.username, "session_valid": self.session_valid,
             "playcount": self.playcount, "problem": self.problem, "sent_24h": self.sent_24h,
             "daily_cap": self.cap.to_json(), "remaining_today": self.remaining_today,
-            "pending": self.pending, "in_flight": self.in_flight, "targets": list(self.targets),
+            "pending": self.pending, "in_flight": self.in_flight,
         }
 
 
