@@ -167,3 +167,10 @@ def test_queue_status_and_cancel_cover_listenbrainz(run_cli, both, emulator, lis
     final = json.loads(run_cli("scrobble", "queue", "status", "--json").stdout)["jobs"][0]["listenbrainz"]
     assert final["in_flight"] == 0 and final["pending"] == 0 and final["cancelled"] == tracks
     assert listens(listenbrainz) == []
+
+
+def test_an_album_waiting_only_for_listenbrainz_counts_as_queued(run_cli, listenbrainz_env, lb_signed_in,
+                                                                 listenbrainz) -> None:
+    assert run_cli("scrobble", "queue", "add", "2112-814617").exit_code == 0
+    again = run_cli("scrobble", "queue", "add", "2112-814617")
+    assert "already waiting in the queue" in again.stderr and "nothing queued" in again.stdout

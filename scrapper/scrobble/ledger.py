@@ -269,8 +269,8 @@ class Ledger:
     def queued_slugs(self) -> set[str]:
         """Albums with scrobbles still waiting in some job."""
         rows = self._sql.execute(
-            f"SELECT DISTINCT {SLUG} FROM scrobbles WHERE {STATUS} IN (?, ?) AND {JOB} IS NOT NULL",
-            (PENDING, IN_FLIGHT)).fetchall()
+            f"SELECT DISTINCT {SLUG} FROM scrobbles WHERE ({STATUS} IN (?, ?) OR lb IN (?, ?)) AND {JOB} IS NOT NULL",
+            (PENDING, IN_FLIGHT, PENDING, IN_FLIGHT)).fetchall()
         return {str(r[0]) for r in rows}
 
     def jobs(self) -> dict[str, Job]:
