@@ -134,9 +134,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--albums", type=int, default=3000)
     parser.add_argument("--listens", type=int, default=100_000)
+    parser.add_argument("--only", choices=("queue", "import"), help="run one part only")
     args = parser.parse_args()
-    queue_to_both(args.albums)
-    import_history(args.listens)
+    if args.only != "import":
+        queue_to_both(args.albums)
+    if args.only != "queue":
+        import_history(args.listens)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,9 @@ class Importer:
         self.policy = RetryPolicy(base_delay=app.settings.retry_delay)
         self.on_progress = on_progress
 
+    def send(self, plays: list[dict]) -> None:
+        self._send(plays)
+
     def _send(self, plays: list[dict]) -> None:
         """Send these plays (none known to be there); refused ones are isolated. Raises when it must stop."""
         attempt = 0
@@ -160,7 +163,8 @@ class Importer:
                 self._send(plays[half:])
                 return
 
-    def batch(self, plays: list[dict]) -> None:
+    def classify(self, plays: list[dict]) -> list[dict]:
+        """The plays (oldest first) still to send: those ListenBrainz holds or would refuse are counted."""
         self.held.cover(plays[0]["timestamp"], plays[-1]["timestamp"])
         todo = []
         now = self.app.clock()
@@ -173,8 +177,7 @@ class Importer:
                     self.result.refusals.append(_describe(play, why))
             else:
                 todo.append(play)
-        if todo:
-            self._send(todo)
+        return todo
 
 
 def import_history(app: App, from_start: bool = False, on_total: Callable[[int, int], None] | None = None,
@@ -205,19 +208,31 @@ def import_history(app: App, from_start: bool = False, on_total: Callable[[int, 
                 if on_total:
                     on_total(result.total, done)
                 importer = Importer(app, app.listenbrainz(), token.username, result, on_progress)
+                todo: list[dict] = []
+                saved_at = after
                 while True:
-                    plays = archive.plays_after(after, BATCH_SIZE)
+                    # Plays are read until 1,000 wait to be sent (or the archive ends): a stretch that is
+                    # mostly there already still goes in full requests.
+                    plays = archive.plays_after(after, BATCH_SIZE - len(todo))
+                    if plays:
+                        todo += importer.classify(plays)
+                        last = plays[-1]
+                        after = (int(last["timestamp"]), last["artist"], last["track"], last["album"])
+                        done += len(plays)
+                        if on_progress:
+                            on_progress(len(plays))
+                        if len(todo) < BATCH_SIZE:
+                            continue
+                    if todo:
+                        importer.send(todo)
+                        todo = []
+                    if after is not None and after != saved_at:
+                        write_private_json(path, {"user": token.username, "cursor": list(after), "done": done,
+                                                  "sent": result.sent, "already": result.already,
+                                                  "refused": result.refused})
+                        saved_at = after
                     if not plays:
                         break
-                    importer.batch(plays)
-                    last = plays[-1]
-                    after = (int(last["timestamp"]), last["artist"], last["track"], last["album"])
-                    done += len(plays)
-                    write_private_json(path, {"user": token.username, "cursor": list(after), "done": done,
-                                              "sent": result.sent, "already": result.already,
-                                              "refused": result.refused})
-                    if on_progress:
-                        on_progress(len(plays))
         except (ListenBrainzError, Busy) as exc:
             result.stopped = exc
         result.reads = importer.held.reads if importer is not None else 0
