@@ -245,3 +245,26 @@ def test_play_along_to_listenbrainz_only(settings, listenbrainz, lb_signed_in, s
     assert (summary.accepted, summary.exit_status) == (2, 0)
     assert len(listens(listenbrainz)) == 2
     assert lb_statuses(state_dir) == Counter({"accepted": 2})
+
+
+def test_the_token_never_shows_even_when_every_request_is_logged(both, emulator, listenbrainz, state_dir: Path) -> None:
+    from tests.conftest import LB_TOKEN, finish, spawn
+
+    listenbrainz.lb.add_fault({"endpoint": "submit-listens", "drop_after_commit": True})
+    code, out, err = finish(spawn(both, "-vv", "scrobble", "track", "--artist", "Rush", "--track", "Xanadu"))
+    assert code == 0, err
+    assert "ListenBrainz" in out and "submit-listens" in err  # the requests were logged
+    assert LB_TOKEN not in out + err
+    for path in state_dir.iterdir():
+        if path.name != "listenbrainz.json" and path.is_file():
+            assert LB_TOKEN.encode() not in path.read_bytes(), path.name
+    assert oct((state_dir / "listenbrainz.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_history_shows_each_service(run_cli, both, emulator, listenbrainz) -> None:
+    assert run_cli("scrobble", "track", "--artist", "Rush", "--track", "Xanadu").exit_code == 0
+    assert run_cli("scrobble", "track", "--artist", "Rush", "--track", "Madrigal", "--to", "listenbrainz",
+                   "--at", "1h ago").exit_code == 0
+    lines = run_cli("scrobble", "history").stdout.splitlines()
+    assert "accepted  Rush — Xanadu  [ListenBrainz: accepted]" in lines[0]
+    assert "not_for_lastfm Rush — Madrigal  [ListenBrainz: accepted]" in lines[1]

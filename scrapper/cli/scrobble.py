@@ -251,4 +251,6 @@ def scrobble_history(app: App, limit: int, as_json: bool) -> None:
         when = local_clock(e.timestamp) if e.timed else "not yet timed      "
         reason = f" ({e.to_json()['reason']})" if e.status == IGNORED else ""
         job = f"  [queue job {e.job}]" if e.job else ""
-        click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}")
+        there = e.target_status(LISTENBRAINZ)
+        elsewhere = f"  [ListenBrainz: {there}]" if there else ""
+        click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}{elsewhere}")
