@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING
 from cache import Cache
 from collection.store import Store
 from config import Settings
-from errors import ConfigError, NotSignedIn
+from config import TARGET_NAMES
+from errors import ConfigError, ListenBrainzNotSignedIn, NotSignedIn
 from lastfm.session import Session, SessionStore
+from listenbrainz.token import Token, TokenStore
 from scrobble.ledger import Ledger
 
-if TYPE_CHECKING:  # the client pulls in pylast and httpx2: loaded only by commands that talk to Last.fm
+if TYPE_CHECKING:  # the clients pull in pylast, httpx2 and requests: loaded only by commands that talk to a service
     from lastfm.client import LastFM
+    from listenbrainz.client import ListenBrainz
 
 
 class App:
@@ -27,6 +30,9 @@ class App:
         self.clock = clock
         self._opened: list[Ledger | Cache] = []
         self._clients: dict[bool, LastFM] = {}
+        self._listenbrainz: ListenBrainz | None = None
+        self._listenbrainz_unsigned: ListenBrainz | None = None
+        self.chosen_targets: tuple[str, ...] = ()  # --to on the command line, which wins over the settings
 
     @cached_property
     def store(self) -> Store:
@@ -76,6 +82,48 @@ class App:
         """Requests made to Last.fm by this command so far."""
         return sum(c.requests for c in self._clients.values())
 
+    @cached_property
+    def listenbrainz_tokens(self) -> TokenStore:
+        return TokenStore(self.settings.state_dir)
+
+    def listenbrainz_token(self) -> Token:
+        """The saved ListenBrainz token, or ListenBrainzNotSignedIn."""
+        found = self.listenbrainz_tokens.load()
+        if found is None:
+            raise ListenBrainzNotSignedIn("not signed in to ListenBrainz: run `python main.py listenbrainz login`")
+        return found
+
+    def listenbrainz(self, signed: bool = True) -> ListenBrainz:
+        """The ListenBrainz client, carrying the saved token unless `signed` is False (validating a new one)."""
+        from listenbrainz.client import ListenBrainz
+
+        if not signed:
+            if self._listenbrainz is not None:
+                self._listenbrainz.close()
+            self._listenbrainz = None
+            self._listenbrainz_unsigned = ListenBrainz(self.settings)
+            return self._listenbrainz_unsigned
+        if self._listenbrainz is None:
+            self._listenbrainz = ListenBrainz(self.settings, self.listenbrainz_token().token)
+        return self._listenbrainz
+
+    def listenbrainz_requests(self) -> int:
+        """Requests made to ListenBrainz by this command so far."""
+        return sum(c.requests for c in (self._listenbrainz, self._listenbrainz_unsigned) if c is not None)
+
+    def targets(self) -> tuple[str, ...]:
+        """Where listens go: --to, else RUSSFM_TARGETS or the config's "targets", else every service signed in
+        to (Last.fm when none is, so that its sign-in message says what to do)."""
+        chosen = self.chosen_targets or self.settings.targets
+        if chosen:
+            return chosen
+        signed = []
+        if self.sessions.load() is not None:
+            signed.append(TARGET_NAMES[0])
+        if self.listenbrainz_tokens.load() is not None:
+            signed.append(TARGET_NAMES[1])
+        return tuple(signed) or (TARGET_NAMES[0],)
+
     def lastfm_user(self) -> str:
         """Whose Last.fm data to read: LASTFM_USERNAME, else the signed-in user."""
         if self.settings.username:
@@ -91,3 +139,7 @@ class App:
             self._opened.pop().close()
         while self._clients:
             self._clients.popitem()[1].close()
+        for client in (self._listenbrainz, self._listenbrainz_unsigned):
+            if client is not None:
+                client.close()
+        self._listenbrainz = self._listenbrainz_unsigned = None

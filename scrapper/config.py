@@ -15,6 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "public"
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.json"
 DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
+DEFAULT_LISTENBRAINZ_URL = "https://api.listenbrainz.org/"
+TARGET_NAMES = ("lastfm", "listenbrainz")  # the services listens can be sent to
 MAX_CONFIG_BYTES = 1024 * 1024
 T = TypeVar("T")
 
@@ -43,6 +45,10 @@ class Settings:
     quiet: bool = False
     config_file: str = ""  # the config file read, if one was
     lastfm_problem: str = ""  # a bad Last.fm setting: it stops only the commands that talk to Last.fm
+    listenbrainz_url: str = DEFAULT_LISTENBRAINZ_URL
+    listenbrainz_ca_bundle: str | None = None
+    listenbrainz_timeout: float = 20.0
+    targets: tuple[str, ...] = ()  # empty: every service signed in to
 
     def require_credentials(self) -> None:
         if self.lastfm_problem:
@@ -65,7 +71,39 @@ def _lastfm_only(read: Callable[[], T], default: T, problems: list[str]) -> T:
         return default
 
 
-def _read_config(path: Path | None, explicit: bool) -> dict:
+def parse_targets(value: object, name: str) -> tuple[str, ...]:
+    """Target services from a config list or a comma-separated string, checked against the known ones."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{name} must be a list of services, or names separated by commas")
+    names = [i.strip().lower() for i in items if i.strip()]
+    unknown = [n for n in names if n not in TARGET_NAMES]
+    if unknown:
+        raise ConfigError(f"{name}: unknown service {unknown[0][:40]!r} (known: {', '.join(TARGET_NAMES)})")
+    if not names and isinstance(value, str) and value.strip():
+        raise ConfigError(f"{name} names no service")
+    return tuple(dict.fromkeys(names))
+
+
+def _https_url(value: str, name: str) -> str:
+    if not value.lower().startswith("https://") or len(value) <= len("https://"):
+        raise ConfigError(f"{name} must be an https:// address, got {value[:60]!r}")
+    return value if value.endswith("/") else value + "/"
+
+
+def _read_sections(path: Path | None, explicit: bool) -> tuple[dict, dict, object]:
+    """The config's "lastfm" and "listenbrainz" sections, and its "targets"."""
+    data = _read_file(path, explicit)
+    sections = []
+    for key in ("lastfm", "listenbrainz"):
+        section = data.get(key, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f'config file {path}: "{key}" must be an object')
+        sections.append(section)
+    return sections[0], sections[1], data.get("targets")
+
+
+def _read_file(path: Path | None, explicit: bool) -> dict:
     if path is None or not path.exists():
         if explicit:
             raise ConfigError(f"config file {path} does not exist")
@@ -82,10 +120,7 @@ def _read_config(path: Path | None, explicit: bool) -> dict:
         raise ConfigError(f"config file {path} is not valid JSON (too deep or a number too long)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a JSON object")
-    section = data.get("lastfm", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f'config file {path}: "lastfm" must be an object')
-    return section
+    return data
 
 
 def _positive_number(value: object, name: str, upper: float) -> float:
@@ -128,7 +163,7 @@ def load_settings(
     env = os.environ
     config_path = config or env.get("RUSSFM_CONFIG")
     candidate = Path(config_path) if config_path else DEFAULT_CONFIG
-    section = _read_config(candidate, explicit=bool(config_path))
+    section, lb_section, config_targets = _read_sections(candidate, explicit=bool(config_path))
     config_path_used = candidate if candidate.is_file() else None
 
     def pick(env_name: str, key: str, default: str = "") -> str:
@@ -168,4 +203,29 @@ def load_settings(
         raise ConfigError(f"LASTFM_AUTH_URL must be an http(s):// address, got {settings.auth_url[:60]!r}")
     if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
         problems.append(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
-    return replace(settings, lastfm_problem=problems[0]) if problems else settings
+    if problems:
+        settings = replace(settings, lastfm_problem=problems[0])
+    return _with_listenbrainz(settings, lb_section, config_targets)
+
+
+def _with_listenbrainz(settings: Settings, section: dict, config_targets: object) -> Settings:
+    """The ListenBrainz endpoint and CA (beside Last.fm's, so both local services can run at once), and targets."""
+    env = os.environ
+    for key in ("api_url", "ca_bundle"):
+        if not isinstance(section.get(key, ""), str):
+            raise ConfigError(f'config file: "listenbrainz.{key}" must be a string')
+    url = _https_url(env.get("LISTENBRAINZ_API_URL") or section.get("api_url") or DEFAULT_LISTENBRAINZ_URL,
+                     "LISTENBRAINZ_API_URL")
+    ca_bundle = env.get("LISTENBRAINZ_CA_BUNDLE") or section.get("ca_bundle") or None
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise ConfigError(f"LISTENBRAINZ_CA_BUNDLE {ca_bundle} is not a file")
+    timeout_value = env.get("LISTENBRAINZ_TIMEOUT") or section.get("timeout")
+    timeout = 20.0 if timeout_value is None else _positive_number(timeout_value, "LISTENBRAINZ_TIMEOUT", 600)
+    if env.get("RUSSFM_TARGETS"):
+        targets = parse_targets(env["RUSSFM_TARGETS"], "RUSSFM_TARGETS")
+    elif config_targets is not None:
+        targets = parse_targets(config_targets, '"targets" in the config file')
+    else:
+        targets = ()
+    return replace(settings, listenbrainz_url=url, listenbrainz_ca_bundle=ca_bundle, listenbrainz_timeout=timeout,
+                   targets=targets)

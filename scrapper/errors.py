@@ -131,3 +131,37 @@ class CapReached(LastfmTemporary):
 
 class OverlapError(RussfmError):
     """The new listening overlaps one already in the ledger."""
+
+
+class ListenBrainzError(RussfmError):
+    """ListenBrainz refused or failed a request; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ListenBrainzTemporary(ListenBrainzError):
+    """Worth trying again later: network, 5xx, a rate limit that outlasted the waits."""
+
+    exit_status = ExitStatus.TRY_LATER
+
+
+class ListenBrainzNotSent(ListenBrainzTemporary):
+    """The connection failed before the request left: nothing reached ListenBrainz."""
+
+
+class ListenBrainzUnknown(ListenBrainzTemporary):
+    """A submission may have been stored (timeout, dropped connection, 5xx, garbled answer)."""
+
+
+class ListenBrainzRefused(ListenBrainzError):
+    """HTTP 400: ListenBrainz refused the listens as sent; nothing of the request was stored."""
+
+
+class ListenBrainzTokenInvalid(ListenBrainzError):
+    """HTTP 401, or validate-token says no: the user token was revoked or never existed."""
+
+
+class ListenBrainzNotSignedIn(ListenBrainzError):
+    """No saved ListenBrainz token."""

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +15,14 @@ from click.testing import CliRunner, Result
 
 from config import Settings
 from tests.lastfm_emulator import Emulator, RunningEmulator
+from tests.listenbrainz_emulator import ListenBrainz, RunningListenBrainz
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 SAMPLE = FIXTURES / "sample-data"
 RECORDINGS = FIXTURES / "lastfm-recordings"
 USER, PASSWORD = "vinylfan", "turntable-1977"
+LB_USER, LB_TOKEN = "vinylfan-lb", "3f1a9c2e-6b7d-4e21-9a0c-5d8e7f6a1b2c"
 
 
 def sample_slugs() -> list[str]:
@@ -130,3 +133,58 @@ def spawn(env: dict[str, str], *args: str) -> subprocess.Popen:
 def finish(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
     out, err = process.communicate(timeout=timeout)
     return process.returncode, out, err
+
+
+@pytest.fixture(scope="session")
+def listenbrainz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningListenBrainz]:
+    lb = ListenBrainz()
+    lb.add_user(LB_USER, LB_TOKEN)
+    running = RunningListenBrainz(lb, folder=tmp_path_factory.mktemp("listenbrainz")).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def listenbrainz(listenbrainz_server: RunningListenBrainz) -> Iterator[RunningListenBrainz]:
+    """The shared local ListenBrainz, emptied of listens, faults, counts and limits for each test."""
+    listenbrainz_server.lb.reset()
+    listenbrainz_server.lb.state.tokens = {LB_TOKEN: LB_USER}
+    yield listenbrainz_server
+    listenbrainz_server.lb.reset()
+
+
+@pytest.fixture
+def listenbrainz_env(listenbrainz: RunningListenBrainz, state_dir: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment that points the tool at the local ListenBrainz (beside the Last.fm one, if also asked for)."""
+    env = {
+        "LISTENBRAINZ_API_URL": listenbrainz.url,
+        "LISTENBRAINZ_CA_BUNDLE": listenbrainz.ca_bundle,
+        "LISTENBRAINZ_TIMEOUT": "2",
+        "RUSSFM_STATE_DIR": str(state_dir),
+        "RUSSFM_RETRY_DELAY": "0.05",
+        "RUSSFM_CONFIG": "",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def lb_settle(env: dict[str, str]) -> None:
+    """Wait until a batch sent to ListenBrainz is past its timeout: only then is it checked there."""
+    from scrobble.sender import SETTLE_MARGIN
+
+    time.sleep(float(env["LISTENBRAINZ_TIMEOUT"]) + SETTLE_MARGIN)
+
+
+def listens(listenbrainz: RunningListenBrainz, user: str = LB_USER) -> list[dict]:
+    return listenbrainz.lb.listens_of(user)
+
+
+@pytest.fixture
+def lb_signed_in(listenbrainz_env: dict[str, str], state_dir: Path) -> str:
+    """A saved ListenBrainz token for LB_USER, as `listenbrainz login` leaves it."""
+    from listenbrainz.token import Token, TokenStore
+
+    TokenStore(state_dir).save(Token(LB_USER, LB_TOKEN))
+    return LB_TOKEN

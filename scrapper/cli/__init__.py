@@ -45,7 +45,7 @@ add_global_params(cli)
 
 
 def _register() -> None:
-    from cli import albums, enhance, lastfm, queue, scrobble, serve
+    from cli import albums, enhance, lastfm, listenbrainz, queue, scrobble, serve
     from cli import history  # noqa: F401 - registers lastfm sync/stats/recent and albums pick
 
     cli.add_command(albums.albums)
@@ -54,6 +54,7 @@ def _register() -> None:
     cli.add_command(lastfm.lastfm)
     cli.add_command(enhance.lastfm_enhance)
     cli.add_command(serve.serve)
+    cli.add_command(listenbrainz.listenbrainz)
 
 
 _register()

@@ -106,6 +106,8 @@ def lastfm_status(app: App, as_json: bool) -> ExitStatus:
     click.echo(f"sent in the last 24 hours: {info.sent_24h} of {info.cap.value} "
                f"(daily cap {info.cap.describe()}); {info.remaining_today} left")
     click.echo(f"pending: {info.pending}, in flight: {info.in_flight}")
+    if info.targets != ("lastfm",):
+        click.echo(f"listens go to: {', '.join(info.targets)}")
     if info.problem:
         click.echo(info.problem, err=True)
     return info.exit_status

@@ -184,3 +184,9 @@ def plan_options_of(now: float, opts: dict[str, Any]) -> PlanOptions:
         split_index=bool(opts.get("split_index")),
         box_title=bool(opts.get("box_title")),
     )
+
+
+def targets_option(func: F) -> F:
+    return click.option("--to", "to", metavar="SERVICES",
+                        help="Send to these services: lastfm, listenbrainz or both, comma-separated (default: "
+                             "RUSSFM_TARGETS, the config's \"targets\", else every service signed in to).")(func)

@@ -8,7 +8,7 @@ import click
 
 from app import App
 from cli.group import AppGroup, error_line, logged_command
-from cli.options import json_option, medium_options, pass_app, time_of_day_options, timing_options
+from cli.options import json_option, medium_options, pass_app, targets_option, time_of_day_options, timing_options
 from cli.output import bars_shown, emit_json, log_stamp, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
@@ -17,6 +17,7 @@ from scrobble.hours import parse_hours
 from scrobble.ledger import ACTIVE, CANCELLED, PAUSED
 from scrobble.queue_run import RunResult, expected_sends, run_queue
 from scrobble.queue_status import queue_status
+from scrobble.targets import choose_targets
 from scrobble.timeparse import local_clock, parse_span, parse_time
 
 MAX_RUN_SECONDS = 7 * 86400
@@ -65,13 +66,15 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @timing_options
 @medium_options
 @click.option("--force", is_flag=True, help="Queue albums already waiting in another job; allow overlaps.")
+@targets_option
 @json_option
 @pass_app
 def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None, genre: str | None,
               fmt: str | None, year: str | None, added_since: str | None, added_before: str | None, limit: int | None,
               lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None,
               hours: str | None, gap: str | None, side_gap: int,
-              include_short: bool, medium: str | None, split_index: bool, force: bool, as_json: bool) -> ExitStatus:
+              include_short: bool, medium: str | None, split_index: bool, force: bool, to: str | None,
+              as_json: bool) -> ExitStatus:
     """Queue ALBUMS, or albums chosen by filters, as one job.
 
     ALBUMS are slugs, Discogs release ids or URLs, or words from the artist
@@ -94,6 +97,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
       python main.py scrobble queue add 814617 --at "2026-12-01T09:00"
       python main.py scrobble queue add --lastfm "Rush" "Moving Pictures"
     """
+    choose_targets(app, to)
     now = app.clock()
     options = jobs.QueueOptions(
         started_at=parse_time(started_at, now) if started_at else None,
@@ -128,6 +132,10 @@ def _run_line(result: RunResult, now: float) -> str:
         line += f"; waiting ({result.waiting.replace('_', ' ')})"
         if result.next_send_at:
             line += f" until {log_stamp(result.next_send_at)}"
+    lb = result.listenbrainz
+    if lb is not None:
+        line += (f"; ListenBrainz: {len(lb.accepted)} accepted, {len(lb.refused)} refused, "
+                 f"{plural(lb.requests, 'request')}; {result.listenbrainz_pending} pending")
     return line
 
 
@@ -136,10 +144,11 @@ def _run_line(result: RunResult, now: float) -> str:
 @click.option("--for", "for_", help="Stop starting new batches after this long (e.g. 10m).")
 @click.option("--daily-cap", type=click.IntRange(1, 100_000),
               help="Scrobbles allowed in any 24 hours, for this run (instead of the cap in force).")
+@targets_option
 @json_option
 @logged_command
 @pass_app
-def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int | None,
+def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int | None, to: str | None,
               as_json: bool) -> ExitStatus:
     """Send what is due: the cron job. One run at a time; safe to kill at any moment.
 
@@ -156,6 +165,7 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
       python main.py scrobble queue run -q
     """
     seconds = parse_span(for_, MAX_RUN_SECONDS) if for_ else None
+    choose_targets(app, to)
     plain = plain_progress(app.settings, as_json)
     # The total (what is due, within the cap) is counted only when a bar is drawn.
     bar = progress_bar(app.settings, expected_sends(app, max_items, daily_cap), "scrobble", as_json,
@@ -178,6 +188,8 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
         click.echo(_run_line(result, app.clock()))
     if result.stopped:
         click.echo(error_line(click.get_current_context(), str(result.stopped)), err=True)
+    if result.listenbrainz is not None and result.listenbrainz.stopped:
+        click.echo(error_line(click.get_current_context(), str(result.listenbrainz.stopped)), err=True)
     return result.exit_status
 
 
@@ -206,6 +218,10 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
                    f"{plural(data['tracks'], 'track')} — "
                    f"{data['accepted']} accepted, {data['ignored']} ignored, {data['pending']} pending, "
                    f"{data['in_flight']} in flight")
+        if data["listenbrainz"]:
+            lb = data["listenbrainz"]
+            click.echo(f"    ListenBrainz: {lb['accepted']} accepted, {lb['pending']} pending, "
+                       f"{lb['in_flight']} in flight, {lb['refused']} refused")
         for reason, count in j.ignored_reasons.items():
             click.echo(f"    ignored {count}: {reason}")
         if j.waiting:

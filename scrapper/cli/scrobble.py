@@ -10,14 +10,16 @@ from app import App
 from cli.group import AppGroup
 from cli.listing import album_lines, media_column
 from cli.live import play_along
-from cli.options import json_option, pass_app, plan_options, plan_options_of
+from cli.options import json_option, pass_app, plan_options, plan_options_of, targets_option
 from cli.output import emit_json, plural, progress_bar
 from collection.duration_format import format_duration
 from errors import ExitStatus
 from scrobble import send
 from scrobble.ledger import ACCEPTED, FAILED, IGNORED, Entry
+from scrobble.rows import IN_FLIGHT, LASTFM, LISTENBRAINZ, NOT_FOR_LASTFM, PENDING, REFUSED
 from scrobble.planner import Plan
 from scrobble.send import SendResult
+from scrobble.targets import choose_targets
 from scrobble.timeparse import local_clock, local_time, parse_span, parse_time
 
 
@@ -53,7 +55,9 @@ def render_plan(plan: Plan) -> None:
 
 def _entry_line(e: Entry) -> None:
     line = f"{local_time(e.timestamp)}  {e.artist} — {e.track}"
-    if e.status == ACCEPTED:
+    if e.status == NOT_FOR_LASTFM:
+        click.echo(_listenbrainz_line(e, line))
+    elif e.status == ACCEPTED:
         fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
         click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
     elif e.status == IGNORED:
@@ -83,7 +87,7 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
             summary += f", {data['deferred']} kept for later"
         if result.reconciled:
             summary += f" ({result.reconciled} confirmed on Last.fm after an unanswered send)"
-        if result.scrobbles or not result.refused:
+        if (result.scrobbles or not result.refused) and LASTFM in result.targets:
             click.echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
         if result.leftovers:
             left = data["leftovers"]
@@ -91,12 +95,37 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
                        f"ignored" + (f", {left['deferred']} kept for later" if left["deferred"] else ""))
             for e in result.leftovers:
                 _entry_line(e)
-            if not result.scrobbles and result.refused:
+            if not result.scrobbles and result.refused and LASTFM in result.targets:
                 click.echo(f"{plural(result.requests, 'request')} to Last.fm")
-    for problem in (result.stopped, result.refused):
+        lb = result.listenbrainz
+        if lb is not None:
+            waiting = len(result.on_listenbrainz(PENDING, IN_FLIGHT))
+            line = f"ListenBrainz: {len(lb.accepted)} accepted, {len(lb.refused)} refused"
+            if waiting:
+                line += f", {waiting} kept for later"
+            if lb.reconciled:
+                line += f" ({len(lb.reconciled)} confirmed there after an unanswered send)"
+            click.echo(line + f"; {plural(lb.requests, 'request')} to ListenBrainz")
+            for e in result.on_listenbrainz(REFUSED):
+                if e.status != NOT_FOR_LASTFM:
+                    click.echo(f"  ListenBrainz REFUSED {e.artist} — {e.track}: "
+                               f"{e.targets[LISTENBRAINZ].get('message', '')}")
+    lb_stopped = result.listenbrainz.stopped if result.listenbrainz is not None else None
+    for problem in (result.stopped, lb_stopped, result.refused):
         if problem is not None:
             click.echo(f"error: {problem}", err=True)
     return result.exit_status
+
+
+def _listenbrainz_line(e: Entry, line: str) -> str:
+    """A listen sent to ListenBrainz only, as its state there says."""
+    state = e.targets.get(LISTENBRAINZ, {})
+    status = state.get("status")
+    if status == ACCEPTED:
+        return f"  accepted  {line}"
+    if status == REFUSED:
+        return f"  REFUSED   {line}: {state.get('message', '')}"
+    return f"  waiting   {line}: kept for the next run"
 
 
 @scrobble.command("album")
@@ -107,13 +136,14 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
 @click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
 @click.option("--lookup", is_flag=True, help="With --dry-run: ask Last.fm for durations Discogs and Spotify lack.")
 @click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
+@targets_option
 @click.option("--live", is_flag=True,
               help="Play along as the record plays: now playing at each track's start, each track scrobbled once "
                    "it has played half its length or 4 minutes (never tracks of 30 s or less).")
 @json_option
 @pass_app
 def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, dry_run: bool, lookup: bool,
-                   force: bool, live: bool, as_json: bool, **opts: Any) -> ExitStatus:
+                   force: bool, to: str | None, live: bool, as_json: bool, **opts: Any) -> ExitStatus:
     """Scrobble ALBUM as just played, timed from its real track durations.
 
     ALBUM is a slug, a Discogs release id or URL, or words from the artist
@@ -141,6 +171,8 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
     if bool(album) == bool(lastfm):
         raise click.UsageError("name an ALBUM of the collection, or give --lastfm ARTIST TITLE (not both)")
     options = plan_options_of(app.clock(), opts)
+    if not dry_run:
+        choose_targets(app, to)
     if live:
         for given, name in ((dry_run, "--dry-run"), (opts.get("finished_at"), "--finished-at"),
                             (opts.get("include_short"), "--include-short")):
@@ -182,10 +214,11 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
 @click.option("--duration", help="Its length: seconds, or 3m20s (default 180 s; at most 6 hours).")
 @click.option("--now-playing", is_flag=True, help="Send track.updateNowPlaying instead of a scrobble.")
 @click.option("--force", is_flag=True, help="Send even if the time overlaps a listen already in the ledger.")
+@targets_option
 @json_option
 @pass_app
 def scrobble_track(app: App, artist: str, title: str, album: str, album_artist: str, at: str | None,
-                   duration: str | None, now_playing: bool, force: bool, as_json: bool) -> ExitStatus:
+                   duration: str | None, now_playing: bool, force: bool, to: str | None, as_json: bool) -> ExitStatus:
     """Scrobble one track, or show it as now playing.
 
     \b
@@ -194,16 +227,21 @@ def scrobble_track(app: App, artist: str, title: str, album: str, album_artist: 
       python main.py scrobble track --artist Rush --track Xanadu --now-playing
     """
     seconds = parse_span(duration, send.MAX_TRACK_SECONDS) if duration else 180
+    choose_targets(app, to)
     if now_playing:
-        answer = send.now_playing(app, artist, title, album, album_artist, seconds)
+        shown = send.now_playing(app, artist, title, album, album_artist, seconds)
+        answer = shown.lastfm
         if as_json:
-            emit_json({"accepted": answer.accepted, "code": answer.code, "reason": answer.reason,
-                       "corrections": answer.corrections()})
-        elif answer.accepted:
+            emit_json(shown.to_json())
+        elif answer is not None and answer.accepted:
             click.echo(f"now playing on Last.fm: {artist} — {title}")
-        else:
+        elif answer is not None:
             click.echo(f"Last.fm ignored it: {answer.reason}")
-        return ExitStatus.OK if answer.accepted else ExitStatus.PARTLY_IGNORED
+        if not as_json and shown.listenbrainz == "ok":
+            click.echo(f"now playing on ListenBrainz: {artist} — {title}")
+        elif shown.listenbrainz is not None:
+            click.echo(f"error: {shown.listenbrainz}", err=True)
+        return shown.exit_status
     started = parse_time(at, app.clock()) if at else None
     return render_result(send.scrobble_track(app, artist, title, album, album_artist, started, seconds, force),
                          as_json)
@@ -230,4 +268,6 @@ def scrobble_history(app: App, limit: int, as_json: bool) -> None:
         when = local_clock(e.timestamp) if e.timed else f"{'not yet timed':<25}"
         reason = f" ({e.to_json()['reason']})" if e.status == IGNORED else ""
         job = f"  [queue job {e.job}]" if e.job else ""
-        click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}")
+        there = e.target_status(LISTENBRAINZ)
+        elsewhere = f"  [ListenBrainz: {there}]" if there else ""
+        click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}{elsewhere}")

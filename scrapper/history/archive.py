@@ -321,6 +321,18 @@ class Archive:
         return [{"timestamp": ts, "artist": artist, "track": track, "album": album, "album_mbid": mbid}
                 for ts, artist, track, album, mbid in rows]
 
+    def plays_after(self, after: tuple[int, str, str, str] | None, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` scrobbles after `after` (a play's (timestamp, artist, track, album)), oldest first, as plays."""
+        where, args = "", ()  # type: tuple[str, tuple]
+        if after is not None:
+            where, args = "WHERE (s.timestamp, s.artist, s.track, s.album) > (?, ?, ?, ?)", tuple(after)
+        rows = self._sql.execute(
+            "SELECT s.timestamp, s.artist, s.track, s.album, a.album_mbid FROM scrobbles s "
+            f"JOIN albums a ON a.id = s.album_id {where} ORDER BY s.timestamp, s.artist, s.track, s.album LIMIT ?",
+            (*args, limit))
+        return [{"timestamp": ts, "artist": artist, "track": track, "album": album, "album_mbid": mbid}
+                for ts, artist, track, album, mbid in rows]
+
     def weekly(self, start: int, end: int) -> dict[int, int]:
         """Scrobbles per week counted from `start`: {week number: scrobbles}."""
         rows = self._sql.execute(

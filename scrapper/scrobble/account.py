@@ -24,6 +24,7 @@ class AccountStatus:
     pending: int
     in_flight: int
     failure: LastfmError | None = None  # why Last.fm could not be asked, when it could not
+    targets: tuple[str, ...] = ()  # where listens go (this service and any other)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -63,5 +64,5 @@ def account_status(app: App, check: bool = True) -> AccountStatus:
         signed_in=session is not None, username=session.username if session else None,
         session_valid=valid, playcount=playcount, problem=problem,
         sent_24h=len(ledger.accepted_since(now - DAY)), cap=cap, remaining_today=left,
-        pending=ledger.count(PENDING), in_flight=ledger.count(IN_FLIGHT), failure=failure,
+        pending=ledger.count(PENDING), in_flight=ledger.count(IN_FLIGHT), failure=failure, targets=app.targets(),
     )

@@ -24,8 +24,8 @@ from sqlitedict import SqliteDict
 
 from errors import StateError
 from scrobble.rows import (  # noqa: F401 - the states are read from here by the rest of the scrobbling code
-    ACCEPTED, ACTIVE, ADDING, CANCELLED, FAILED, IGNORED, IN_FLIGHT, LIVE, PAUSED, PENDING, Entry, Job,
-    entry_from_row, identity,
+    ACCEPTED, ACTIVE, ADDING, CANCELLED, FAILED, IGNORED, IN_FLIGHT, LIVE, NOT_FOR_LASTFM, PAUSED, PENDING, Entry,
+    Job, entry_from_row, identity,
 )
 from statefiles import file_lock, private_file
 
@@ -40,14 +40,16 @@ HOLD_AHEAD = 60  # a running session holds at least until a minute from now, how
 # Columns computed from the JSON of each row (virtual, so sqlitedict's own rows stay as they are),
 # and indexes over them that answer the queries below without reading the rows themselves.
 COLUMNS = {"status": "$.status", "job": "$.job", "ts": "$.timestamp", "slug": "$.slug", "span": "$.span",
-           "sent_at": "$.sent_at", "duration": "$.duration"}
+           "sent_at": "$.sent_at", "duration": "$.duration", "lb": "$.targets.listenbrainz.status"}
 STATUS, JOB, TS, SLUG, SPAN, SENT = "status", "job", "ts", "slug", "span", "sent_at"
 # Queries led by a time write `+status` so that the planner keeps to the time index.
 INDEXES = {
     "ledger_time": "ts, status, duration",
     "ledger_state": "status, job, ts, slug, span",
     "ledger_sent": "status, sent_at",
+    "ledger_lb": "lb, job, ts",
 }
+TARGET_COLUMNS = {"listenbrainz": "lb"}  # each other service's state, as a column of its own
 
 
 def _decode(value: str | bytes) -> Any:
@@ -330,8 +332,8 @@ class Ledger:
     def queued_slugs(self) -> set[str]:
         """Albums with scrobbles still waiting in some job."""
         rows = self._sql.execute(
-            f"SELECT DISTINCT {SLUG} FROM scrobbles WHERE {STATUS} IN (?, ?) AND {JOB} IS NOT NULL",
-            (PENDING, IN_FLIGHT)).fetchall()
+            f"SELECT DISTINCT {SLUG} FROM scrobbles WHERE ({STATUS} IN (?, ?) OR lb IN (?, ?)) AND {JOB} IS NOT NULL",
+            (PENDING, IN_FLIGHT, PENDING, IN_FLIGHT)).fetchall()
         return {str(r[0]) for r in rows}
 
     def jobs(self) -> dict[str, Job]:
@@ -360,10 +362,31 @@ class Ledger:
             return default
 
     # --- writing (under the lock; each call ends with a commit) -----------------------------------
-    def _put(self, entries: Iterable[Entry]) -> None:
+    def _stored_targets(self, ids: list[str]) -> dict[str, dict]:
+        """Each stored row's other-service states, read now (under the lock)."""
+        found: dict[str, dict] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._sql.execute(f"SELECT key, json_extract(value, '$.targets') FROM scrobbles "
+                                     f"WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            for key, value in rows:
+                parsed = json.loads(value) if isinstance(value, str) else None
+                found[key] = parsed if isinstance(parsed, dict) else {}
+        return found
+
+    def _put(self, entries: Iterable[Entry], own_targets: bool = False) -> None:
+        """Write entries. Each keeps the other-service states stored now, unless the caller owns them
+        (`own_targets`): a Last.fm verdict written from rows read before a request never undoes what the
+        ListenBrainz sender settled meanwhile, and the other way round."""
         self._require_lock()
         now = self.clock()
         rows = {}
+        entries = list(entries)
+        if not own_targets and entries:
+            stored = self._stored_targets([e.id for e in entries])
+            for entry in entries:
+                if entry.id in stored:
+                    entry.targets = stored[entry.id]
         for entry in entries:
             entry.updated_at = now
             rows[entry.id] = dict(vars(entry))  # flat fields: no need for asdict's deep copy
@@ -391,7 +414,7 @@ class Ledger:
             fresh.append(row)
         now = self.clock()
         entries = [Entry(id=i, created_at=now, **row) for i, row in zip(self._next_ids(len(fresh)), fresh)]
-        self._put(entries)
+        self._put(entries, own_targets=True)
         return entries
 
     def retime(self, entries: list[Entry], start: int) -> None:
@@ -470,3 +493,82 @@ class Ledger:
         for key, value in values.items():
             meta[key] = value
         meta.commit()
+
+    # --- other services' states (one column each; Last.fm's is `status`) -----------------------------
+    def _column(self, target: str) -> str:
+        if target not in TARGET_COLUMNS:
+            raise ValueError(f"no ledger column for service {target!r}")
+        return TARGET_COLUMNS[target]
+
+    def target_with_status(self, target: str, *statuses: str) -> list[Entry]:
+        marks = ",".join("?" * len(statuses))
+        return self._select(f"{self._column(target)} IN ({marks})", statuses, order=f"{TS}, key")
+
+    def target_count(self, target: str, status: str, outside_queue: bool = False,
+                     jobs: list[str] | None = None) -> int:
+        where, args = f"{self._column(target)} = ?", [status]
+        if outside_queue:
+            where += f" AND {JOB} IS NULL"
+        if jobs is not None:
+            where += f" AND {JOB} IN ({','.join('?' * len(jobs))})"
+            args += jobs
+        return int(self._sql.execute(f"SELECT count(*) FROM scrobbles WHERE {where}", args).fetchone()[0])
+
+    def target_job_counts(self, target: str) -> dict[str, Counter[str]]:
+        """{job: Counter of this service's states} for queued entries sent to it."""
+        column = self._column(target)
+        rows = self._sql.execute(f"SELECT {JOB}, {column}, count(*) FROM scrobbles "
+                                 f"WHERE {JOB} IS NOT NULL AND {column} IS NOT NULL GROUP BY 1, 2").fetchall()
+        out: dict[str, Counter[str]] = {}
+        for job, status, n in rows:
+            out.setdefault(str(job), Counter())[str(status)] = int(n)
+        return out
+
+    def target_pending(self, target: str, jobs: list[str] | None = None, outside_queue: bool = False,
+                       limit: int | None = None) -> list[Entry]:
+        """Timed entries waiting for this service: outside the queue, or of these jobs; oldest first."""
+        where, args = f"{self._column(target)} = ? AND {TS} > 0", [PENDING]
+        parts = []
+        if outside_queue:
+            parts.append(f"{JOB} IS NULL")
+        if jobs:
+            parts.append(f"{JOB} IN ({','.join('?' * len(jobs))})")
+            args += jobs
+        if not parts:
+            return []
+        return self._select(f"{where} AND ({' OR '.join(parts)})", args, order=f"{TS}, key", limit=limit)
+
+    def target_untimed_albums(self, target: str, jobs: list[str]) -> dict[str, dict[str, int]]:
+        """{job: {album slug: length}} of queued albums this service waits for that are not timed yet."""
+        if not jobs:
+            return {}
+        rows = self._sql.execute(
+            f"SELECT {JOB}, {SLUG}, max({SPAN}) FROM scrobbles WHERE {self._column(target)} = ? AND {TS} = 0 "
+            f"AND {JOB} IN ({','.join('?' * len(jobs))}) GROUP BY 1, 2", (PENDING, *jobs)).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for job, slug, span in rows:
+            out.setdefault(str(job), {})[str(slug)] = int(span or 0)
+        return out
+
+    def target_of_job(self, target: str, job: str, status: str) -> list[Entry]:
+        return self._select(f"{self._column(target)} = ? AND {JOB} = ?", (status, job))
+
+    def untimed_of_album(self, job: str, slug: str) -> list[Entry]:
+        """Every untimed entry of one queued album, whichever services it waits for."""
+        found = self._select(f"{JOB} = ? AND {TS} = 0 AND {SLUG} = ? AND {STATUS} IN (?, ?)",
+                             (job, slug, PENDING, NOT_FOR_LASTFM))
+        return sorted(found, key=lambda e: (e.offset, e.id))
+
+    def set_target(self, ids: Iterable[str], target: str,
+                   change: Callable[[Entry], dict[str, Any] | None]) -> list[Entry]:
+        """Rewrite one service's state of these entries from their rows as stored now; `change` gives the new
+        state (None: leave it). The entries changed are returned."""
+        self._require_lock()
+        changed = []
+        for entry in self.get(ids):
+            state = change(entry)
+            if state is not None:
+                entry.targets = {**entry.targets, target: state}
+                changed.append(entry)
+        self._put(changed, own_targets=True)
+        return changed

@@ -21,8 +21,7 @@ from app import App
 from collection.album import Album
 from errors import ExitStatus, LastfmError, PlanError, RussfmError
 
-from scrobble.lastfm_albums import lastfm_durations
-from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, identity
+from scrobble.ledger import ACCEPTED, FAILED, IGNORED, IN_FLIGHT, PENDING, Entry, identity
 from scrobble.live_events import (
     Event,
     Finished,
@@ -40,7 +39,17 @@ from scrobble.live_events import (
     Stopped,
 )
 from scrobble.planner import Plan, PlanOptions, check_window, lay_out, select_tracks
-from scrobble.send import record_plan, send_pending
+from scrobble.rows import LASTFM, LISTENBRAINZ, NOT_FOR_LASTFM, REFUSED
+from scrobble.send import duration_filler, record_plan, send_everywhere
+from scrobble.targets import listenbrainz_playing_now
+
+
+def _status(entry: Entry) -> str:
+    """Last.fm's state of the entry; for a listen sent to ListenBrainz only, ListenBrainz's in the same words."""
+    if entry.status != NOT_FOR_LASTFM:
+        return entry.status
+    there = entry.target_status(LISTENBRAINZ)
+    return {ACCEPTED: ACCEPTED, REFUSED: IGNORED}.get(str(there), PENDING)
 
 RETRY_SECONDS = 60  # while Last.fm does not take scrobbles, one more attempt a minute at most
 HOLD_ROOM = 15 * 60  # the time a session holds runs this far past its planned end: room for pauses and turns
@@ -76,8 +85,9 @@ def prepare(app: App, album: Album, options: PlanOptions, force: bool = False) -
     """The tracks to play along with, chosen as the offline plan chooses them, with Last.fm filling
     unknown durations; a start in the future or too long ago is refused."""
     tracks = select_tracks(album, options)
-    if any(t.duration is None for t in tracks):
-        tracks = lastfm_durations(app.client(signed=True), app.cache)(album, tracks)
+    filler = duration_filler(app) if any(t.duration is None for t in tracks) else None
+    if filler is not None:
+        tracks = filler(album, tracks)
     laid, _, _ = lay_out(album, tracks, include_short=True)  # short tracks still play; they are never scrobbled
     now = app.clock()
     if options.started_at is not None:
@@ -95,10 +105,12 @@ class Player:
 
     def __init__(self, app: App, setlist: Setlist, clock: Clock, on_event: Callable[[Event], None]) -> None:
         self.app, self.setlist, self.tracks, self.clock, self.emit = app, setlist, setlist.tracks, clock, on_event
-        self.client = app.client(signed=True)
+        self.targets = app.targets()
+        self.client = app.client(signed=True) if LASTFM in self.targets else None
         # A session must not sleep through retry backoffs while the record plays: one request per attempt;
         # the next attempt comes at the next threshold, at a side's end, or a minute later.
-        self.client.retry = replace(self.client.retry, attempts=1)
+        if self.client is not None:
+            self.client.retry = replace(self.client.retry, attempts=1)
         self.phase = READY
         self.index = 0
         self.start = 0.0  # when the current track started (or the last side ended, while turning)
@@ -332,13 +344,19 @@ class Player:
     # --- Last.fm ----------------------------------------------------------------------------------
     def _now_playing(self, at: float) -> None:
         s = self.track.item
-        try:
-            answer = self.client.now_playing({
-                "artist": s.artist, "track": s.track, "album": s.album, "album_artist": s.album_artist,
-                "track_number": s.track_number, "duration": s.duration})
-            accepted, reason = answer.accepted, answer.reason or None
-        except LastfmError as exc:
-            accepted, reason = False, str(exc)
+        accepted, reason = True, None
+        if self.client is not None:
+            try:
+                answer = self.client.now_playing({
+                    "artist": s.artist, "track": s.track, "album": s.album, "album_artist": s.album_artist,
+                    "track_number": s.track_number, "duration": s.duration})
+                accepted, reason = answer.accepted, answer.reason or None
+            except LastfmError as exc:
+                accepted, reason = False, str(exc)
+        if LISTENBRAINZ in self.targets:
+            failed = listenbrainz_playing_now(self.app, s.artist, s.track, s.album, s.duration)
+            if failed and self.client is None:
+                accepted, reason = False, failed
         self.emit(NowPlaying(self.clock.now(), self.track, at, accepted, reason, self._following()))
 
     def _record(self) -> None:
@@ -346,10 +364,10 @@ class Player:
         self.reached = True
         plan = self._plan(self.start)
         ledger = self.app.ledger
-        recorded = record_plan(ledger, plan, self.setlist.force, self.session)
+        recorded = record_plan(ledger, plan, self.setlist.force, self.session, targets=self.targets)
         if (recorded.refused or recorded.kept) and self._overlaps_only_mine(plan):
             # `n` started this track before the last one's full length was over: that row is this session's own.
-            recorded = record_plan(ledger, plan, force=True, session=self.session)
+            recorded = record_plan(ledger, plan, force=True, session=self.session, targets=self.targets)
         if recorded.refused or recorded.kept:
             self._refuse(recorded.refused)
             return
@@ -373,20 +391,22 @@ class Player:
         """Send every pending scrobble (this session's and any left by earlier commands), then report ours."""
         self.send_due = False
         self.last_attempt = self.clock.now()
-        log = send_pending(self.app)
-        self.last_stop = log.stopped
+        log, listenbrainz = send_everywhere(self.app)
+        self.last_stop = log.stopped or (listenbrainz.stopped if listenbrainz is not None else None)
         now = self.clock.now()
         for entry in self.app.ledger.get(sorted(self.unsettled)):
             track = self.tracks[self.mine[entry.id]]
-            if entry.status in (PENDING, IN_FLIGHT):
+            status = _status(entry)
+            if status in (PENDING, IN_FLIGHT):
                 if entry.id not in self.shown_waiting:
                     self.shown_waiting.add(entry.id)
                     why = "daily limit reached" if entry.deferred else str(log.stopped or "kept for later")
                     self.emit(Scrobbled(now, track, entry.timestamp, "waiting", why))
                 continue
             self.unsettled.discard(entry.id)
-            self.emit(Scrobbled(now, track, entry.timestamp, entry.status,
-                                entry.to_json()["reason"] or entry.message or None, entry.corrections))
+            message = entry.to_json()["reason"] or entry.message or \
+                str(entry.targets.get(LISTENBRAINZ, {}).get("message") or "") or None
+            self.emit(Scrobbled(now, track, entry.timestamp, status, message, entry.corrections))
         if self.unsettled and log.stopped is not None:
             self.emit(Problem(now, f"Last.fm did not take the scrobbles ({log.stopped}); "
                                    f"{len(self.unsettled)} waiting, tried again within a minute"))
@@ -399,7 +419,7 @@ class Player:
 
     def _summary(self) -> Finished:
         self.release()
-        statuses = [e.status for e in self.app.ledger.get(self.mine)]
+        statuses = [_status(e) for e in self.app.ledger.get(self.mine)]
         waiting = sum(1 for s in statuses if s in (PENDING, IN_FLIGHT))
         ignored = statuses.count(IGNORED)
         failed = statuses.count(FAILED)

@@ -20,11 +20,12 @@ from collection.browse import Filters, matches
 from collection.lookup import LookupProblem, load_album, resolve_words
 from collection.store import Store, entry_slug
 from errors import CollectionError, JobNotFound, OverlapError, UsageError
-from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
+from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, TARGET_COLUMNS, Job, Ledger
 from scrobble.hours import DEFAULT_GAP, Hours, hours_of
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
-from scrobble.timeparse import local_clock, local_time
+from scrobble.rows import target_fields
+from scrobble.timeparse import iso_utc, local_clock, local_time
 
 
 def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[LookupProblem]]:
@@ -149,7 +150,8 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
                   scheduled_at=options.at, timing="fixed" if fixed else "when sent",
                   hours=options.hours.to_list() if options.hours else None, gap=gap)
         ledger.save_job(job)
-        entries = ledger.add([{**row, "job": job.id} for _, rows, _ in chosen for row in rows])
+        extra = target_fields(app.targets())
+        entries = ledger.add([{**row, **extra, "job": job.id} for _, rows, _ in chosen for row in rows])
         # Albums whose every scrobble already stood (a fixed time given twice) hold nothing in this job.
         job.albums = list(dict.fromkeys(e.slug for e in entries))
         job.status = ACTIVE
@@ -209,6 +211,10 @@ def set_job_status(app: App, job_id: str, status: str) -> JobChange:
             dropped = ledger.entries_of_job(job.id, PENDING)
             ledger.mark(dropped, CANCELLED)
             change.dropped = len(dropped)
+            for target in TARGET_COLUMNS:  # each other service's listens of the job that were not sent
+                waiting = ledger.target_of_job(target, job.id, PENDING)
+                ledger.set_target([e.id for e in waiting], target, lambda e: {"status": CANCELLED})
+                change.dropped += sum(1 for e in waiting if e.status != CANCELLED)
             change.in_flight = len(ledger.entries_of_job(job.id, IN_FLIGHT))
     return change
 

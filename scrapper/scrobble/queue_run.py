@@ -23,6 +23,7 @@ from scrobble.daily_cap import budget_left, daily_cap
 from scrobble.hours import hours_of, place_within
 from scrobble.ledger import ACTIVE, IN_FLIGHT, PENDING, Entry, Job, Ledger
 from scrobble.planner import OLDEST_ALLOWED
+from scrobble.rows import LASTFM, LISTENBRAINZ
 from scrobble.sender import BATCH_SIZE, SETTLE_MARGIN, Sender
 from scrobble.sendlock import queue_turn
 from scrobble.timeparse import iso_utc
@@ -174,10 +175,13 @@ class RunResult:
     waiting: str | None = None
     next_send_at: float | None = None
     stopped: RussfmError | None = None
+    listenbrainz: Any = None  # the ListenBrainz part's TargetLog (scrobble.lb_queue), when it is a target
+    listenbrainz_pending: int = 0
 
     @property
     def exit_status(self) -> ExitStatus:
-        return self.stopped.exit_status if self.stopped else ExitStatus.OK
+        stopped = self.stopped or (self.listenbrainz.stopped if self.listenbrainz is not None else None)
+        return stopped.exit_status if stopped else ExitStatus.OK
 
     @property
     def idle(self) -> bool:
@@ -191,6 +195,8 @@ class RunResult:
             "reconciled": self.reconciled, "albums_timed": self.timed_albums, "requests": self.requests,
             "pending": self.pending, "waiting_reason": self.waiting, "next_send_at": iso_utc(self.next_send_at),
             "stopped": str(self.stopped) if self.stopped else None,
+            "listenbrainz": None if self.listenbrainz is None else {
+                **self.listenbrainz.to_json(), "pending": self.listenbrainz_pending},
         }
 
 
@@ -232,9 +238,17 @@ def run_queue(app: App, max_items: int | None = None, seconds: float | None = No
     state = app.settings.state_dir
     result = RunResult()
     selection = QueueSelection(app, max_items, cap_override)
+    targets = app.targets()
     try:
         with file_lock(state / QUEUE_LOCK, app.command, what="queue run"):
-            _drain(app, selection, result, seconds, on_batch)
+            if LASTFM in targets:
+                _drain(app, selection, result, seconds, on_batch)
+            if LISTENBRAINZ in targets:
+                from scrobble.lb_queue import drain_listenbrainz, pending_for_listenbrainz
+
+                # Last.fm's cap or failure never holds ListenBrainz back: each drains within its own limits.
+                result.listenbrainz = drain_listenbrainz(app, max_items, seconds, on_batch)
+                result.listenbrainz_pending = pending_for_listenbrainz(app)
     except Busy:
         raise QueueBusy(busy_message(state / QUEUE_LOCK, "another queue run is going") +
                         "; this one has nothing to do") from None

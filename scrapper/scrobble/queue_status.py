@@ -14,6 +14,7 @@ from scrobble.ledger import ACCEPTED, ACTIVE, ADDING, CANCELLED, IGNORED, IN_FLI
 from scrobble.queue import job_of
 from scrobble.hours import hours_of
 from scrobble.queue_run import NO_ROOM, TOO_LONG, free_gaps, room_for, window
+from scrobble.rows import LISTENBRAINZ
 from scrobble.timeparse import iso_utc
 
 
@@ -28,6 +29,7 @@ class JobStatus:
     next_send_at: float | None = None
     estimated_finish: float | None = None
     too_long: list[str] = field(default_factory=list)  # albums longer than the window: never sent
+    listenbrainz: Counter[str] | None = None  # ListenBrainz's states of the job's listens, when sent there
 
     @property
     def finished(self) -> bool:
@@ -44,6 +46,8 @@ class JobStatus:
             "waiting_reason": self.waiting, "estimated_finish": iso_utc(self.estimated_finish),
             "too_long": self.too_long, "created_at": iso_utc(self.job.created_at),
             "hours": self.job.hours, "gap": self.job.gap,
+            "listenbrainz": None if self.listenbrainz is None else {
+                name: self.listenbrainz[name] for name in (ACCEPTED, PENDING, IN_FLIGHT, "refused", CANCELLED)},
         }
 
 
@@ -69,6 +73,7 @@ def queue_status(app: App, job_id: str | None = None) -> QueueStatus:
     sent = ledger.accepted_since(now - DAY)
     left, cap_free_at = budget_left(cap, ledger, now)
     counts = ledger.job_counts()
+    lb_counts = ledger.target_job_counts(LISTENBRAINZ)
     ignored: dict[str, Counter[str]] = {}
     for e in ledger.ignored_of_jobs():
         ignored.setdefault(e.job or "", Counter())[reason_text(e.code, e.message) or "ignored"] += 1
@@ -91,9 +96,11 @@ def queue_status(app: App, job_id: str | None = None) -> QueueStatus:
         pending = c[PENDING]
         timed = pending - sum(n for _, n in albums.values())
         sendable = pending - sum(albums[slug][1] for slug in too_long)
-        status = "done" if job.status == ACTIVE and not pending and not c[IN_FLIGHT] else job.status
+        lb = lb_counts.get(job.id)
+        lb_left = lb[PENDING] + lb[IN_FLIGHT] if lb is not None else 0
+        status = "done" if job.status == ACTIVE and not pending and not c[IN_FLIGHT] and not lb_left else job.status
         info = JobStatus(job, status, sum(c.values()), c, dict(ignored.get(job.id, Counter())),
-                         too_long=sorted(too_long))
+                         too_long=sorted(too_long), listenbrainz=lb)
         scheduled = job.scheduled_at
         if status == PAUSED:
             info.waiting = PAUSED

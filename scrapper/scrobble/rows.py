@@ -14,7 +14,11 @@ from scrobble.timeparse import iso_utc
 PENDING, IN_FLIGHT, ACCEPTED, IGNORED, FAILED, CANCELLED = (
     "pending", "in_flight", "accepted", "ignored", "failed", "cancelled",
 )
-LIVE = (PENDING, IN_FLIGHT, ACCEPTED)  # a listen that stands, or will
+# A listen recorded only for other services (`--to listenbrainz`): never sent to Last.fm, but it stands.
+NOT_FOR_LASTFM = "not_for_lastfm"
+REFUSED = "refused"  # another service's state: it refused the listen as sent (HTTP 400)
+LIVE = (PENDING, IN_FLIGHT, ACCEPTED, NOT_FOR_LASTFM)  # a listen that stands, or will
+LASTFM, LISTENBRAINZ = "lastfm", "listenbrainz"
 ACTIVE, PAUSED, ADDING = "active", "paused", "adding"
 
 
@@ -44,6 +48,9 @@ class Entry:
     offset: int = 0  # queued albums: start of this track within its album
     span: int = 0  # queued albums: the album's whole length
     played: int = 0  # a track left early while playing along: the seconds it really played (0: all of it)
+    # Each other service's state of this listen, by service: {"status", "batch", "sent_at", "ts", "code",
+    # "message"}. Last.fm's state is the fields above; a service missing here is not sent this listen.
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -67,7 +74,16 @@ class Entry:
             "status": self.status, "code": self.code, "reason": reason_text(self.code, self.message) or None,
             "message": self.message, "corrections": self.corrections, "job": self.job, "deferred": self.deferred,
             "slug": self.slug or None,
+            "targets": {name: {"status": state.get("status"), "message": state.get("message", "")}
+                        for name, state in self.targets.items()},
         }
+
+    def target_status(self, target: str) -> str | None:
+        """This listen's state on a service: Last.fm's own, another's from `targets`; None: not sent there."""
+        if target == LASTFM:
+            return None if self.status == NOT_FOR_LASTFM else self.status
+        state = self.targets.get(target)
+        return str(state.get("status")) if state else None
 
     def item(self) -> dict[str, Any]:
         """What track.scrobble gets."""
@@ -107,8 +123,19 @@ _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     **{name: (int,) for name in ("timestamp", "duration", "offset", "span", "played")},
     "track_number": (int, type(None)), "code": (int, type(None)), "job": (str, type(None)),
     "batch": (str, type(None)), "sent_at": (*_NUMBER, type(None)), "created_at": _NUMBER,
-    "updated_at": _NUMBER, "corrections": (dict,),
+    "updated_at": _NUMBER, "corrections": (dict,), "targets": (dict,),
 }
+
+
+def target_fields(targets: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The fields that send a new entry to these services and no other."""
+    fields_: dict[str, Any] = {}
+    if LASTFM not in targets:
+        fields_["status"] = NOT_FOR_LASTFM
+    others = {t: {"status": PENDING} for t in targets if t != LASTFM}
+    if others:
+        fields_["targets"] = others
+    return fields_
 
 
 def identity(artist: str, track: str, timestamp: int) -> tuple[str, str, int]:

@@ -36,8 +36,12 @@ from scrobble.planner import (
     build_plan,
     check_window,
 )
+from scrobble.lb_sender import TargetLog
+from scrobble.planner import DurationFiller
+from scrobble.rows import LASTFM, LISTENBRAINZ, REFUSED, target_fields
 from scrobble.sender import BATCH_SIZE, SETTLE_MARGIN, Sender, SendLog
 from scrobble.sendlock import interactive_turn
+from scrobble.targets import send_to_listenbrainz
 from scrobble.timeparse import local_clock, local_time
 
 MAX_TRACK_SECONDS = 6 * 3600
@@ -85,10 +89,10 @@ def overlap_refusal(start: int, end: int, clash: list[Entry]) -> OverlapError:
 
 
 def record_plan(ledger: Ledger, plan: Plan, force: bool = False, session: str | None = None,
-                dry: bool = False) -> Recorded:
-    """Put a plan's scrobbles in the ledger as pending, unless the time is taken (read under the lock): by a
-    listen, or by a running play-along session (but `session`, the one recording). `dry`: only say whether
-    it would be refused or kept."""
+                dry: bool = False, targets: tuple[str, ...] | None = None) -> Recorded:
+    """Put a plan's scrobbles in the ledger as pending for each of `targets` (default: Last.fm only), unless
+    the time is taken (read under the lock): by a listen, or by a running play-along session (but `session`,
+    the one recording). `dry`: only say whether it would be refused or kept."""
     out = Recorded()
     with ledger.locked():
         standing = ledger.standing(identity(s.artist, s.track, s.timestamp) for s in plan.scrobbles)
@@ -103,14 +107,32 @@ def record_plan(ledger: Ledger, plan: Plan, force: bool = False, session: str | 
             return out
         if dry:
             return out
-        rows = [s.ledger_row(plan.slug) for s in plan.scrobbles
+        extra = target_fields(targets) if targets is not None else {}
+        rows = [{**s.ledger_row(plan.slug), **extra} for s in plan.scrobbles
                 if identity(s.artist, s.track, s.timestamp) not in standing]
         out.fresh = ledger.add(rows)
     return out
 
 
+def send_everywhere(app: App, on_batch: Callable[[int], None] | None = None) -> tuple[SendLog, TargetLog | None]:
+    """Send what waits outside the queue to each target, one after the other: a failure of one is kept in its
+    log and never stops the other."""
+    targets = app.targets()
+    lastfm = _send_lastfm(app, on_batch) if LASTFM in targets else SendLog()
+    listenbrainz = None
+    if LISTENBRAINZ in targets:
+        listenbrainz = send_to_listenbrainz(app, on_batch=None if LASTFM in targets else on_batch)
+    return lastfm, listenbrainz
+
+
 def send_pending(app: App, on_batch: Callable[[int], None] | None = None) -> SendLog:
-    """Settle what was left in flight, then send every pending scrobble outside the queue."""
+    """Settle what was left in flight, then send every pending scrobble outside the queue (to every target;
+    Last.fm's log is returned)."""
+    return send_everywhere(app, on_batch)[0]
+
+
+def _send_lastfm(app: App, on_batch: Callable[[int], None] | None = None) -> SendLog:
+    """Settle what was left in flight, then send every pending scrobble outside the queue to Last.fm."""
     client = app.client(signed=True)
     sender = Sender(app.ledger, client, app.session().username, client.retry, on_batch,
                     settle_after=app.settings.timeout + SETTLE_MARGIN)
@@ -144,20 +166,27 @@ class SendResult:
     stopped: RussfmError | None = None
     refused: OverlapError | None = None
     leftovers: list[Entry] = field(default_factory=list)
+    listenbrainz: TargetLog | None = None  # None: ListenBrainz was not a target
+    targets: tuple[str, ...] = (LASTFM,)
 
     def with_status(self, *statuses: str) -> list[Entry]:
         return [e for e in self.scrobbles if e.status in statuses]
+
+    def on_listenbrainz(self, *statuses: str) -> list[Entry]:
+        return [e for e in self.scrobbles if e.target_status(LISTENBRAINZ) in statuses]
 
     @property
     def exit_status(self) -> ExitStatus:
         if self.stopped is not None:
             return self.stopped.exit_status
+        if self.listenbrainz is not None and self.listenbrainz.stopped is not None:
+            return self.listenbrainz.stopped.exit_status
         if self.refused is not None:
             return self.refused.exit_status
         sent = self.scrobbles + self.leftovers
-        if any(e.status in (IGNORED, FAILED) for e in sent):
+        if any(e.status in (IGNORED, FAILED) for e in sent) or self.on_listenbrainz(REFUSED):
             return ExitStatus.PARTLY_IGNORED
-        if any(e.status in (PENDING, IN_FLIGHT) for e in sent):
+        if any(e.status in (PENDING, IN_FLIGHT) for e in sent) or self.on_listenbrainz(PENDING, IN_FLIGHT):
             return ExitStatus.TRY_LATER
         return ExitStatus.OK
 
@@ -171,19 +200,23 @@ class SendResult:
             "leftovers": {**_counts(self.leftovers), "scrobbles": [e.to_json() for e in self.leftovers]},
             "stopped": str(self.stopped) if self.stopped else None,
             "refused": str(self.refused) if self.refused else None,
+            "targets": list(self.targets),
+            "listenbrainz": self.listenbrainz.to_json() if self.listenbrainz is not None else None,
         }
 
 
 def scrobble_plan(app: App, plan: Plan, force: bool = False,
                   on_batch: Callable[[int], None] | None = None) -> SendResult:
-    """Record the plan, then send. A plan refused for overlap still lets earlier leftovers go."""
-    recorded = record_plan(app.ledger, plan, force)
-    sent = send_pending(app, on_batch)
+    """Record the plan for every target, then send. A plan refused for overlap still lets earlier leftovers go."""
+    targets = app.targets()
+    recorded = record_plan(app.ledger, plan, force, targets=targets)
+    sent, listenbrainz = send_everywhere(app, on_batch)
     # This listening's scrobbles: those it recorded, and those of the same plan an earlier, killed run
     # recorded and left (settled now). Whatever else went is another command's leftover.
     planned = {identity(s.artist, s.track, s.timestamp) for s in plan.scrobbles}
     mine = {e.id for e in recorded.fresh + recorded.kept}
-    touched = app.ledger.get(list(dict.fromkeys([*mine, *sent.touched, *sent.reconciled])))
+    theirs = (listenbrainz.accepted + listenbrainz.refused + listenbrainz.waiting) if listenbrainz else []
+    touched = app.ledger.get(list(dict.fromkeys([*mine, *sent.touched, *sent.reconciled, *theirs])))
     ours = [e for e in touched if e.id in mine or identity(e.artist, e.track, e.timestamp) in planned]
     own_ids = {e.id for e in ours}
     others = [e for e in touched if e.id not in own_ids]
@@ -195,7 +228,18 @@ def scrobble_plan(app: App, plan: Plan, force: bool = False,
         scrobbles=order(ours), leftovers=order(others),
         already=recorded.already, kept=len(recorded.kept), reconciled=len(sent.reconciled),
         requests=app.requests(), stopped=sent.stopped, refused=recorded.refused,
+        listenbrainz=listenbrainz, targets=targets,
     )
+
+
+def duration_filler(app: App) -> DurationFiller | None:
+    """Last.fm's album.getInfo for lengths the collection lacks: signed when Last.fm is a target, else with
+    the API key alone if there is one, else none (ListenBrainz-only use needs no Last.fm account)."""
+    if LASTFM in app.targets():
+        return lastfm_durations(app.client(signed=True), app.cache)
+    if app.settings.api_key and app.settings.api_secret:
+        return lastfm_durations(app.client(signed=False), app.cache)
+    return None
 
 
 def find_record(app: App, query: str | None, lastfm: tuple[str, str] | None, signed: bool = False) -> Album:
@@ -220,8 +264,8 @@ def scrobble_album(app: App, query: str | None, options: PlanOptions, force: boo
                    on_batch: Callable[[int], None] | None = None,
                    on_plan: Callable[[Plan], None] | None = None,
                    lastfm: tuple[str, str] | None = None) -> SendResult:
-    album = find_record(app, query, lastfm, signed=True)
-    plan = build_plan(album, options, app.clock(), lastfm_durations(app.client(signed=True), app.cache))
+    album = find_record(app, query, lastfm, signed=LASTFM in app.targets())
+    plan = build_plan(album, options, app.clock(), duration_filler(app))
     if on_plan:
         on_plan(plan)
     return scrobble_plan(app, plan, force, on_batch)
@@ -248,13 +292,46 @@ def scrobble_track(app: App, artist: str, track: str, album: str = "", album_art
     return scrobble_plan(app, single_track_plan(artist, track, album, album_artist, start, duration, now), force)
 
 
+@dataclass
+class NowPlaying:
+    """What each target said to a now-playing notice (None: not a target)."""
+
+    lastfm: ItemResult | None = None
+    listenbrainz: str | None = None  # "ok", or why it failed
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.lastfm is not None and not self.lastfm.accepted:
+            return ExitStatus.PARTLY_IGNORED
+        if self.listenbrainz not in (None, "ok"):
+            return ExitStatus.TRY_LATER
+        return ExitStatus.OK
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.lastfm is not None:
+            out = {"accepted": self.lastfm.accepted, "code": self.lastfm.code, "reason": self.lastfm.reason,
+                   "corrections": self.lastfm.corrections()}
+        if self.listenbrainz is not None:
+            out["listenbrainz"] = self.listenbrainz
+        return out
+
+
 def now_playing(app: App, artist: str, track: str, album: str = "", album_artist: str = "",
-                duration: int = 180) -> ItemResult:
-    """Show a track as playing now (nothing is recorded: a now-playing notice is not a scrobble)."""
+                duration: int = 180) -> NowPlaying:
+    """Show a track as playing now on each target (nothing is recorded: a now-playing notice is not a scrobble)."""
+    from scrobble.targets import listenbrainz_playing_now
+
     now = app.clock()
     plan = single_track_plan(artist, track, album, album_artist, int(now) - duration, duration, now)
     item = plan.scrobbles[0]
-    return app.client(signed=True).now_playing({
-        "artist": item.artist, "track": item.track, "album": item.album,
-        "album_artist": item.album_artist, "duration": duration,
-    })
+    result = NowPlaying()
+    targets = app.targets()
+    if LASTFM in targets:
+        result.lastfm = app.client(signed=True).now_playing({
+            "artist": item.artist, "track": item.track, "album": item.album,
+            "album_artist": item.album_artist, "duration": duration,
+        })
+    if LISTENBRAINZ in targets:
+        result.listenbrainz = listenbrainz_playing_now(app, item.artist, item.track, item.album, duration) or "ok"
+    return result
