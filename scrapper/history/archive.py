@@ -78,11 +78,13 @@ def index_stamp(store: Store) -> str:
 
 @dataclass
 class Window:
-    """One copy of user.getRecentTracks pages between fixed bounds, resumable page by page.
+    """One copy of user.getRecentTracks between fixed bounds, walked back in time and resumable page by page.
 
-    `end` is fixed when the copy begins, so scrobbles arriving meanwhile do
-    not shift the pages; `bound` caps the pages at what the first page's
-    total implied, plus two for late arrivals inside the window.
+    `end` is fixed when the copy begins. Each request asks for the newest
+    page of [start, to], and `to` moves down to the oldest time the last
+    page held: scrobbles stored meanwhile with older times (the queue lays
+    albums into the past) cannot shift pages still to be read, and the copy
+    ends on a page that is not full, whatever totals were claimed before.
     """
 
     user: str
@@ -92,7 +94,13 @@ class Window:
     generation: int
     whole: bool  # a whole-history copy: rows it did not see are dropped when it ends
     pages_done: int = 0
-    bound: int | None = None
+    bound: int | None = None  # unused: kept so that a copy interrupted by an older version still resumes
+    to: int | None = None  # the upper bound of the next request (None: `end`)
+    page: int = 1  # the page of [start, to] asked next (above 1 only when one second holds a full page)
+
+    @property
+    def upper(self) -> int:
+        return self.end if self.to is None else self.to
 
 
 class Archive:
@@ -220,8 +228,10 @@ class Archive:
             self._groups = {(a, b, m): int(i) for a, b, m, i in rows}
         return self._groups
 
-    def add_page(self, window: Window, page: int, plays: list[dict], matcher: Matcher) -> int:
-        """Store one page and the progress that names it, in one transaction; returns the new scrobbles."""
+    def add_page(self, window: Window, plays: list[dict], matcher: Matcher, to: int, page: int) -> int:
+        """Store one page and where the copy goes on (`to`, `page`), in one transaction; returns the new
+        scrobbles."""
+        done = window.pages_done + 1
         groups = self._group_ids()
         try:
             with self._sql:
@@ -246,13 +256,13 @@ class Archive:
                         "UPDATE scrobbles SET seen = ?, album_id = ? WHERE timestamp = ? AND artist = ? "
                         "AND track = ? AND album = ? AND seen < ?",
                         [(window.generation, row[4], *row[:4], window.generation) for row in rows])
-                self._set_meta(WINDOW, {**asdict(window), "pages_done": page})
-                if window.whole and page == 1:
+                self._set_meta(WINDOW, {**asdict(window), "pages_done": done, "to": to, "page": page})
+                if window.whole and done == 1:
                     self._set_meta(USER, window.user)  # the archive is this user's from its first row on
         except BaseException:
             self._groups = None  # album rows of the rolled-back page are gone
             raise
-        window.pages_done = page
+        window.pages_done, window.to, window.page = done, to, page
         return added
 
     def finish(self, window: Window) -> None:

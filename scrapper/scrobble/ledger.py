@@ -213,6 +213,15 @@ class Ledger:
                                 (ACCEPTED, since)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
+    def earliest_sent_since(self, since: float) -> int | None:
+        """The oldest timestamp among scrobbles that may have reached Last.fm since `since`: those sent, or
+        confirmed, since then (a batch sent before and confirmed after counts), and those still in flight."""
+        row = self._sql.execute(
+            f"SELECT min({TS}) FROM scrobbles WHERE {TS} > 0 AND ({STATUS} = ? OR ({STATUS} = ? AND "
+            f"({SENT} >= ? OR json_extract(value, '$.updated_at') >= ?)))",
+            (IN_FLIGHT, ACCEPTED, since, since)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
     def latest(self, limit: int) -> list[Entry]:
         return self._select("1", order=f"{TS} DESC, key DESC", limit=limit)
 
