@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from typing import Any
 
@@ -10,6 +11,14 @@ import click
 
 from cli.options import add_global_params
 from errors import AmbiguousAlbum, ExitStatus, RussfmError
+from statefiles import shown_path, storage_problem
+
+
+def system_error(exc: OSError | sqlite3.Error) -> str:
+    """A failure from the system or sqlite in words, on one line."""
+    reason = storage_problem(exc) or (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+    where = getattr(exc, "filename", None)
+    return " ".join(f"{shown_path(where) + ': ' if where else ''}{reason}".split())
 
 
 class AppGroup(click.Group):
@@ -46,4 +55,9 @@ class AppGroup(click.Group):
             # exit-time flush from raising again.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(ExitStatus.ERROR)
+        except (OSError, sqlite3.Error) as exc:
+            # What the core did not foresee from the disk (full, failing, a name too long): one line all the
+            # same; each file was written in one step, so it is as its last step left it.
+            click.echo(f"error: {system_error(exc)}", err=True)
             ctx.exit(ExitStatus.ERROR)

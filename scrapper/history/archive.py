@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from collection.matching import Matcher
 from collection.names import album_key
 from collection.store import Store, entry_slug
 from errors import CollectionError, RussfmError, StateError
-from statefiles import private_file
+from statefiles import private_file, storage_problem, write_failed
 
 ARCHIVE_FILE = "archive.sqlite"
 SCHEMA_VERSION = 1
@@ -130,12 +131,12 @@ class Archive:
             if fresh and not create:
                 raise NoArchive(NO_ARCHIVE)
             if fresh:
-                with self._sql:
+                with self._writing():
                     self._sql.executescript(f"BEGIN IMMEDIATE; {SCHEMA}")
                     self._set_meta(VERSION, SCHEMA_VERSION)
             version = self.meta(VERSION)
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path} cannot be used ({exc}); move it aside and run `lastfm sync`") from None
+            raise self._failed(exc) from None
         if version != SCHEMA_VERSION:
             raise StateError(f"{self.path} has archive schema {version!r}, this tool reads {SCHEMA_VERSION}; "
                              "move it aside and run `lastfm sync`")
@@ -168,6 +169,20 @@ class Archive:
 
     def close(self) -> None:
         self._sql.close()
+
+    def _failed(self, exc: sqlite3.DatabaseError) -> StateError:
+        if storage_problem(exc):
+            return write_failed(self.path, exc)
+        return StateError(f"{self.path} cannot be used ({exc}); move it aside and run `lastfm sync`")
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction: committed at the end, or rolled back, the file left as it was, and said in one line."""
+        try:
+            with self._sql:
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise self._failed(exc) from None
 
     def __enter__(self) -> Archive:
         return self
@@ -217,7 +232,7 @@ class Archive:
         """A new copy; a whole-history one takes a new generation, so that its sweep keeps only what it saw."""
         generation = int(self.meta(GENERATION, 0)) + (1 if whole else 0)
         window = Window(user, start, end, began, generation, whole)
-        with self._sql:
+        with self._writing():
             self._set_meta(WINDOW, asdict(window))
             self._set_meta(GENERATION, generation)
         return window
@@ -234,7 +249,7 @@ class Archive:
         done = window.pages_done + 1
         groups = self._group_ids()
         try:
-            with self._sql:
+            with self._writing():
                 rows = []
                 for play in plays:
                     group = (play["artist"], play["album"], play["album_mbid"])
@@ -267,7 +282,7 @@ class Archive:
 
     def finish(self, window: Window) -> None:
         """The copy is done: a whole-history copy drops what it did not see (deleted on Last.fm)."""
-        with self._sql:
+        with self._writing():
             if window.whole:
                 self._sql.execute("DELETE FROM scrobbles WHERE seen < ? AND timestamp <= ?",
                                   (window.generation, window.end))
@@ -302,7 +317,7 @@ class Archive:
             now = matcher.slug_of({"artist": artist, "album": album, "album_mbid": mbid})
             if now != slug:
                 changed.append((now, group))
-        with self._sql:
+        with self._writing():
             self._sql.execute("DELETE FROM collection_keys")
             self._sql.executemany("INSERT INTO collection_keys (kind, value, slug) VALUES (?, ?, ?)",
                                   [(KEY, k, s) for k, s in matcher.by_key.items()]
