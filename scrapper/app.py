@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from cache import Cache
 from collection.store import Store
 from config import Settings
-from errors import ConfigError, NotSignedIn
+from errors import ConfigError, NotSignedIn, StateError
 from lastfm.session import Session, SessionStore
 from scrobble.ledger import Ledger
 
@@ -48,6 +48,16 @@ class App:
     def sessions(self) -> SessionStore:
         return SessionStore(self.settings.state_dir)
 
+    def _saved(self) -> Session | None:
+        """The saved session for reading: None when there is none, or when it is damaged and LASTFM_USERNAME
+        says whose data to read (reads need no session; only sending stops on a damaged one)."""
+        try:
+            return self.sessions.load()
+        except (StateError, ConfigError):
+            if self.settings.username:
+                return None
+            raise
+
     def session(self) -> Session:
         """The saved session, or NotSignedIn."""
         found = self.sessions.load()
@@ -61,15 +71,15 @@ class App:
             from lastfm.client import LastFM
 
             self.settings.require_credentials()
-            saved = self.sessions.load()
             key = self.session().key if signed else ""
+            saved = self._saved()
             self._clients[signed] = LastFM(self.settings, key, known_secrets=(saved.key,) if saved else ())
         return self._clients[signed]
 
     def reader(self) -> LastFM:
         """A client to read the user's data with: signed when that user is the one signed in, so that a
         history hidden from others can still be read by its owner."""
-        saved = self.sessions.load()
+        saved = self._saved()
         return self.client(signed=bool(saved and saved.username.casefold() == self.lastfm_user().casefold()))
 
     def requests(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass, field
@@ -47,7 +48,23 @@ class Settings:
             )
 
 
+def _usable_path(path: Path, name: str) -> Path:
+    """The path, or one line naming the option when the system cannot even look it up (a name too long)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR):
+            text = str(path)
+            shown = text if len(text) <= 80 else f"{text[:40]}…{text[-30:]}"
+            raise ConfigError(f"{name} {shown}: {exc.strerror} ({len(text)} characters)") from None
+    return path
+
+
 def _read_config(path: Path | None, explicit: bool) -> dict:
+    if path is not None:
+        _usable_path(path, "the config file")
     if path is None or not path.exists():
         if explicit:
             raise ConfigError(f"config file {path} does not exist")
@@ -124,11 +141,13 @@ def load_settings(
         name = env_name if env.get(env_name) else f'"{key}" in the config file'
         return default if value is None else _positive_number(value, name, upper)
 
-    state = Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir())
+    state = _usable_path(Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir()),
+                         "the state folder (--state-dir, RUSSFM_STATE_DIR)")
     if state.exists() and not state.is_dir():
         raise ConfigError(f"the state folder {state} is a file, not a folder (--state-dir, RUSSFM_STATE_DIR)")
     settings = Settings(
-        data_dir=Path(data_dir or env.get("RUSSFM_DATA_DIR") or DEFAULT_DATA_DIR),
+        data_dir=_usable_path(Path(data_dir or env.get("RUSSFM_DATA_DIR") or DEFAULT_DATA_DIR),
+                              "the data folder (--data-dir, RUSSFM_DATA_DIR)"),
         state_dir=state,
         api_key=pick("LASTFM_API_KEY", "api_key"),
         api_secret=pick("LASTFM_API_SECRET", "api_secret"),
@@ -143,6 +162,6 @@ def load_settings(
         verbose=verbose,
         quiet=quiet,
     )
-    if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
+    if settings.ca_bundle and not _usable_path(Path(settings.ca_bundle), "LASTFM_CA_BUNDLE").is_file():
         raise ConfigError(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
     return settings

@@ -7,7 +7,7 @@ import click
 from app import App
 from cli.group import AppGroup
 from cli.options import json_option, medium_options, pass_app
-from cli.output import emit_json
+from cli.output import echo, emit_json
 from collection.views import album_view, check_albums
 from errors import ExitStatus
 
@@ -41,13 +41,13 @@ def albums_show(app: App, album: str, medium: str | None, split_index: bool, as_
         emit_json(view.to_json())
         return
     found = view.album
-    click.echo(f"{found.artist} — {found.title}  [{found.slug}]")
-    click.echo(f"formats: {', '.join(found.formats) or '-'}   media: {', '.join(found.media) or '-'}")
+    echo(f"{found.artist} — {found.title}  [{found.slug}]")
+    echo(f"formats: {', '.join(found.formats) or '-'}   media: {', '.join(found.media) or '-'}")
     for t, (length, source) in zip(view.tracks, view.lengths()):
         artist = f"{t.artist} — " if t.artist != found.artist else ""
-        click.echo(f"{t.number:>3}  {t.position:<6} {length:>7}  {source:<8} {artist}{t.title}")
+        echo(f"{t.number:>3}  {t.position:<6} {length:>7}  {source:<8} {artist}{t.title}")
     for warning in found.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 @albums.command("check")
@@ -67,8 +67,8 @@ def albums_check(app: App, as_json: bool) -> ExitStatus:
         emit_json(report.to_json())
     else:
         for slug, error in report.broken:
-            click.echo(f"{slug}: {error}")
+            echo(f"{slug}: {error}")
         for slug, warning in report.warnings:
-            click.echo(f"{slug}: warning: {warning}")
-        click.echo(f"{report.albums - len(report.broken)} of {report.albums} albums are usable")
+            echo(f"{slug}: warning: {warning}")
+        echo(f"{report.albums - len(report.broken)} of {report.albums} albums are usable")
     return ExitStatus.ERROR if report.broken else ExitStatus.OK

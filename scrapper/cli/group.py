@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from cli.options import add_global_params
+from cli.output import echo
 from errors import AmbiguousAlbum, ExitStatus, RussfmError
 from statefiles import shown_path, storage_problem
 
@@ -40,15 +41,15 @@ class AppGroup(click.Group):
             return status
         except RussfmError as exc:
             if exc.exit_status == ExitStatus.OK:  # not a failure (another queue run is going): a note on stdout
-                click.echo(str(exc))
+                echo(str(exc))
                 ctx.exit(ExitStatus.OK)
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             if isinstance(exc, AmbiguousAlbum):
                 for candidate in exc.candidates:
-                    click.echo(f"  {candidate}", err=True)
+                    echo(f"  {candidate}", err=True)
             ctx.exit(exc.exit_status)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            echo("interrupted", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, and keep Python's
@@ -59,5 +60,5 @@ class AppGroup(click.Group):
         except (OSError, sqlite3.Error) as exc:
             # What the core did not foresee from the disk (full, failing, a name too long): one line all the
             # same; each file was written in one step, so it is as its last step left it.
-            click.echo(f"error: {system_error(exc)}", err=True)
+            echo(f"error: {system_error(exc)}", err=True)
             ctx.exit(ExitStatus.ERROR)

@@ -147,8 +147,8 @@ def plan_options(func: F) -> F:
 def plan_options_of(now: float, opts: dict[str, Any]) -> PlanOptions:
     """The plan options from the parsed command line (times read against `now`)."""
     return PlanOptions(
-        finished_at=parse_time(opts["finished_at"], now) if opts.get("finished_at") else None,
-        started_at=parse_time(opts["started_at"], now) if opts.get("started_at") else None,
+        finished_at=parse_time(opts["finished_at"], now) if opts.get("finished_at") is not None else None,
+        started_at=parse_time(opts["started_at"], now) if opts.get("started_at") is not None else None,
         sides=opts.get("sides") or [],
         disc=opts.get("disc"),
         tracks=opts.get("tracks"),

@@ -9,7 +9,7 @@ import click
 from app import App
 from cli.group import AppGroup
 from cli.options import json_option, medium_options, pass_app, time_of_day_options, timing_options
-from cli.output import emit_json, plain_progress, plural, progress_bar
+from cli.output import echo, emit_json, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
 from scrobble.ledger import ACTIVE, CANCELLED, PAUSED
@@ -74,9 +74,9 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
     """
     now = app.clock()
     options = jobs.QueueOptions(
-        started_at=parse_time(started_at, now) if started_at else None,
-        finished_at=parse_time(finished_at, now) if finished_at else None,
-        at=parse_time(at, now) if at else None,
+        started_at=parse_time(started_at, now) if started_at is not None else None,
+        finished_at=parse_time(finished_at, now) if finished_at is not None else None,
+        at=parse_time(at, now) if at is not None else None,
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
     )
     filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit)
@@ -85,14 +85,14 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         emit_json(result.to_json())
     else:
         for line in result.skipped:
-            click.echo(f"skipped {line}", err=True)
+            echo(f"skipped {line}", err=True)
         for line in result.errors:
-            click.echo(f"error: {line}", err=True)
+            echo(f"error: {line}", err=True)
         if result.job:
-            click.echo(f"job {result.job.id}: {result.albums} albums, {result.tracks} tracks queued "
+            echo(f"job {result.job.id}: {result.albums} albums, {result.tracks} tracks queued "
                        f"({jobs.describe_job(result.job)})")
         else:
-            click.echo("nothing queued")
+            echo("nothing queued")
     return ExitStatus.ERROR if result.errors else ExitStatus.OK
 
 
@@ -125,7 +125,7 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
     Example:
       python main.py scrobble queue run -q
     """
-    seconds = parse_span(for_, MAX_RUN_SECONDS) if for_ else None
+    seconds = parse_span(for_, MAX_RUN_SECONDS) if for_ is not None else None
     plain = plain_progress(app.settings, as_json)
     bar = progress_bar(app.settings, None, "scrobble", as_json)
 
@@ -133,7 +133,7 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
         if bar is not None:
             bar.update(count)
         elif plain:
-            click.echo(f"{iso_utc(app.clock())} sent a batch of {count}")
+            echo(f"{iso_utc(app.clock())} sent a batch of {count}")
 
     try:
         result = run_queue(app, max_items, seconds, daily_cap, on_batch)
@@ -143,9 +143,9 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
     if as_json:
         emit_json(result.to_json())
     else:
-        click.echo(_run_line(result, app.clock()))
+        echo(_run_line(result, app.clock()))
     if result.stopped:
-        click.echo(f"error: {result.stopped}", err=True)
+        echo(f"error: {result.stopped}", err=True)
     return result.exit_status
 
 
@@ -166,25 +166,25 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
         return
     source = {"learned": "learned from Last.fm's answers", "config": "from the configuration",
               "default": "default", "option": "given"}[info.cap.source]
-    click.echo(f"daily cap {info.cap.value} ({source}); sent in 24 h: {info.sent_24h}; "
+    echo(f"daily cap {info.cap.value} ({source}); sent in 24 h: {info.sent_24h}; "
                f"left: {info.remaining_today}")
     if not info.jobs:
-        click.echo("no queue jobs")
+        echo("no queue jobs")
     for j in info.jobs:
         data = j.to_json()
-        click.echo(f"job {j.job.id} [{j.status}]: {data['albums']} albums, {data['tracks']} tracks — "
+        echo(f"job {j.job.id} [{j.status}]: {data['albums']} albums, {data['tracks']} tracks — "
                    f"{data['accepted']} accepted, {data['ignored']} ignored, {data['pending']} pending, "
                    f"{data['in_flight']} in flight")
         for reason, count in j.ignored_reasons.items():
-            click.echo(f"    ignored {count}: {reason}")
+            echo(f"    ignored {count}: {reason}")
         if j.waiting:
-            click.echo(f"    waiting: {j.waiting.replace('_', ' ')}"
+            echo(f"    waiting: {j.waiting.replace('_', ' ')}"
                        + (f" until {data['next_send_at']}" if data["next_send_at"] else ""))
         for slug in j.too_long:
-            click.echo(f"    {slug}: longer than Last.fm's 14-day window; it cannot be sent (cancel the job "
+            echo(f"    {slug}: longer than Last.fm's 14-day window; it cannot be sent (cancel the job "
                        "or queue its sides apart)")
         if data["estimated_finish"]:
-            click.echo(f"    estimated finish: {data['estimated_finish']}")
+            echo(f"    estimated finish: {data['estimated_finish']}")
 
 
 @queue.command("list")
@@ -198,10 +198,10 @@ def queue_list(app: App) -> None:
     """
     info = queue_status(app)
     if not info.jobs:
-        click.echo("no queue jobs")
+        echo("no queue jobs")
     for j in info.jobs:
         data = j.to_json()
-        click.echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} albums  "
+        echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} albums  "
                    f"{data['accepted']:>6}/{data['tracks']} sent")
 
 
@@ -214,7 +214,7 @@ def _change(app: App, job: str, status: str) -> None:
             extra += (f"; {change.in_flight} already on their way to Last.fm are settled by the run "
                       "sending them")
         extra += "; what was sent stays in the history)"
-    click.echo(f"job {change.job.id} {status}{extra}")
+    echo(f"job {change.job.id} {status}{extra}")
 
 
 @queue.command("pause")

@@ -10,7 +10,7 @@ from app import App
 from cli.group import AppGroup
 from cli.live import play_along
 from cli.options import json_option, pass_app, plan_options, plan_options_of
-from cli.output import emit_json, plural, progress_bar
+from cli.output import echo, emit_json, plural, progress_bar
 from collection.duration_format import format_duration
 from errors import ExitStatus
 from scrobble import send
@@ -32,18 +32,18 @@ def scrobble() -> None:
 
 def render_plan(plan: Plan) -> None:
     total = plan.finished_at - plan.started_at
-    click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
-    click.echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
+    echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
+    echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
                f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
     for s in plan.scrobbles:
         artist = f"{s.artist} — " if s.artist != plan.album_artist else ""
-        click.echo(f"{s.track_number:>3}  {s.position:<6} {local_clock(s.timestamp)[11:]}  "
+        echo(f"{s.track_number:>3}  {s.position:<6} {local_clock(s.timestamp)[11:]}  "
                    f"{format_duration(s.duration):>7}  {s.duration_source:<8} {artist}{s.track}")
     for title, reason in plan.skipped:
-        click.echo(f"  left out: {title} ({reason})")
+        echo(f"  left out: {title} ({reason})")
     untimed = sum(1 for s in plan.scrobbles if s.duration_source == "default")
     if untimed:
-        click.echo(f"  {plural(untimed, 'track')} without a known length: 3:00 each (default)")
+        echo(f"  {plural(untimed, 'track')} without a known length: 3:00 each (default)")
 
 
 def render_result(result: SendResult, as_json: bool) -> ExitStatus:
@@ -51,23 +51,23 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
         emit_json(result.to_json())
     else:
         for s in result.already:
-            click.echo(f"  already   {s.artist} — {s.track} ({local_clock(s.timestamp)}): in the ledger, "
+            echo(f"  already   {s.artist} — {s.track} ({local_clock(s.timestamp)}): in the ledger, "
                        "not sent again")
         if result.kept:
-            click.echo(f"  this listening was recorded before and not yet sent: sending its {result.kept} "
+            echo(f"  this listening was recorded before and not yet sent: sending its {result.kept} "
                        "scrobbles, not a second copy")
         for e in result.scrobbles:
             line = f"{local_clock(e.timestamp)[11:]}  {e.artist} — {e.track}"
             if e.status == ACCEPTED:
                 fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
-                click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
+                echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
             elif e.status == IGNORED:
-                click.echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
+                echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
             elif e.status == FAILED:
-                click.echo(f"  FAILED    {line}: {e.message}")
+                echo(f"  FAILED    {line}: {e.message}")
             else:
                 why = "daily limit reached" if e.deferred else "kept for the next run"
-                click.echo(f"  waiting   {line}: {why}")
+                echo(f"  waiting   {line}: {why}")
         data = result.to_json()
         summary = f"{data['accepted']} accepted, {data['ignored']} ignored"
         if data["deferred"]:
@@ -75,10 +75,10 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
         if result.reconciled:
             summary += f" ({result.reconciled} confirmed on Last.fm after an unanswered send)"
         if result.scrobbles or not result.refused:
-            click.echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
+            echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
     for problem in (result.stopped, result.refused):
         if problem is not None:
-            click.echo(f"error: {problem}", err=True)
+            echo(f"error: {problem}", err=True)
     return result.exit_status
 
 
@@ -136,14 +136,14 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
             emit_json(plan.to_json())
         else:
             render_plan(plan)
-            click.echo("dry run: nothing sent")
+            echo("dry run: nothing sent")
         return ExitStatus.OK
     bar = None
 
     def announce(plan: Plan) -> None:
         nonlocal bar
         if not as_json:
-            click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
+            echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
                        f"{local_clock(plan.started_at)} → {local_clock(plan.finished_at)[11:]}")
         bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json)
 
@@ -176,18 +176,18 @@ def scrobble_track(app: App, artist: str, title: str, album: str, album_artist: 
       python main.py scrobble track --artist Rush --track "Closer To The Heart" --at "5m ago"
       python main.py scrobble track --artist Rush --track Xanadu --now-playing
     """
-    seconds = parse_span(duration, send.MAX_TRACK_SECONDS) if duration else 180
+    seconds = parse_span(duration, send.MAX_TRACK_SECONDS) if duration is not None else 180
     if now_playing:
         answer = send.now_playing(app, artist, title, album, album_artist, seconds)
         if as_json:
             emit_json({"accepted": answer.accepted, "code": answer.code, "reason": answer.reason,
                        "corrections": answer.corrections()})
         elif answer.accepted:
-            click.echo(f"now playing on Last.fm: {artist} — {title}")
+            echo(f"now playing on Last.fm: {artist} — {title}")
         else:
-            click.echo(f"Last.fm ignored it: {answer.reason}")
+            echo(f"Last.fm ignored it: {answer.reason}")
         return ExitStatus.OK if answer.accepted else ExitStatus.PARTLY_IGNORED
-    started = parse_time(at, app.clock()) if at else None
+    started = parse_time(at, app.clock()) if at is not None else None
     return render_result(send.scrobble_track(app, artist, title, album, album_artist, started, seconds, force),
                          as_json)
 
@@ -208,9 +208,9 @@ def scrobble_history(app: App, limit: int, as_json: bool) -> None:
         emit_json([e.to_json() for e in entries])
         return
     if not entries:
-        click.echo("the ledger is empty")
+        echo("the ledger is empty")
     for e in entries:
         when = local_clock(e.timestamp) if e.timed else "not yet timed      "
         reason = f" ({e.to_json()['reason']})" if e.status == IGNORED else ""
         job = f"  [queue job {e.job}]" if e.job else ""
-        click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}")
+        echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}")

@@ -394,9 +394,13 @@ def index_records(store: Store) -> list[tuple[str, str, str]]:
 
 
 def collection_matcher(state_dir: Path, store: Store) -> Matcher:
-    """The archive's saved matcher (matched again if the collection index changed), else one built now."""
-    archive = Archive.existing(state_dir)
-    if archive is None:
+    """The archive's saved matcher (matched again if the collection index changed), else one built now: a
+    command that only matches names to records is not stopped by an archive it cannot use."""
+    try:
+        archive = Archive.existing(state_dir)
+        if archive is None:
+            return Matcher.from_store(store)
+        with archive:
+            return archive.matcher(store)
+    except StateError:
         return Matcher.from_store(store)
-    with archive:
-        return archive.matcher(store)
