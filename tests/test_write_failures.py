@@ -166,3 +166,30 @@ def test_enhance_on_a_full_disk(env, signed_in, emulator, tiny_disk: Path):
     filler.unlink()
     code, out, err = run(env | {"RUSSFM_DATA_DIR": str(site)}, "lastfm-enhance", "--no-stats")
     assert code == 0, err
+
+
+def test_the_cache_and_the_session_on_a_full_disk(env, emulator, tiny_disk: Path):
+    """album.getInfo answers cached by `lastfm search`, and the session `lastfm login` saves: one line each,
+    nothing half written."""
+    state = tiny_disk / "state"
+    env = env | {"RUSSFM_STATE_DIR": str(state)}
+    emulator.emulator.load_catalogue({"albums": [
+        {"artist": "Rush", "name": name, "listeners": 5, "tracks": [{"name": "One", "duration": 300}]}
+        for name in ("2112", "Moving Pictures", "Signals")]})
+    code, out, err = run(env, "lastfm", "search", "2112")  # the cache and the request times exist
+    assert code == 0, err
+    before = rows(state / "cache.sqlite")
+    filler = fill(tiny_disk, leave_kb=0)
+    code, out, err = run(env, "lastfm", "search", "moving pictures")
+    one_line_about_the_disk(code, err)
+    assert "cache.sqlite" in err
+    assert rows(state / "cache.sqlite") == before
+    done = subprocess.run([sys.executable, "main.py", "lastfm", "login", "--username", USER, "--password-stdin"],
+                          cwd=REPO / "scrapper", env=os.environ | env, input="turntable-1977\n",
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    one_line_about_the_disk(done.returncode, done.stderr)
+    assert "session.json" in done.stderr
+    assert not (state / "session.json").exists() and not list(state.glob(".session.json.*"))
+    filler.unlink()
+    code, out, err = run(env, "lastfm", "search", "signals")
+    assert code == 0, err
