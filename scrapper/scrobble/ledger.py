@@ -35,6 +35,7 @@ LEDGER_LOCK = "ledger.lock"
 TABLES = ("scrobbles", "jobs", "meta")
 LOCK_WAIT_SECONDS = 60.0  # writes are short; this only guards against a stuck process
 MAX_TRACK_SECONDS = 24 * 3600  # bounds the search for listens that reach into a time span
+IN_FLIGHT_REACH = 3600  # how long before a sync a batch still in flight may have been sent and stored late
 
 # Columns computed from the JSON of each row (virtual, so sqlitedict's own rows stay as they are),
 # and indexes over them that answer the queries below without reading the rows themselves.
@@ -249,11 +250,13 @@ class Ledger:
 
     def earliest_sent_since(self, since: float) -> int | None:
         """The oldest timestamp among scrobbles that may have reached Last.fm since `since`: those sent, or
-        confirmed, since then (a batch sent before and confirmed after counts), and those still in flight."""
+        confirmed, since then (a batch sent before and confirmed after counts), and those still in flight
+        that were sent up to an hour before (a request is stored within minutes if at all, so older ones
+        were there for whatever read their time after `since`)."""
         row = self._sql.execute(
-            f"SELECT min({TS}) FROM scrobbles WHERE {TS} > 0 AND ({STATUS} = ? OR ({STATUS} = ? AND "
-            f"({SENT} >= ? OR json_extract(value, '$.updated_at') >= ?)))",
-            (IN_FLIGHT, ACCEPTED, since, since)).fetchone()
+            f"SELECT min({TS}) FROM scrobbles WHERE {TS} > 0 AND (({STATUS} = ? AND {SENT} >= ?) OR "
+            f"({STATUS} = ? AND ({SENT} >= ? OR json_extract(value, '$.updated_at') >= ?)))",
+            (IN_FLIGHT, since - IN_FLIGHT_REACH, ACCEPTED, since, since)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
     def latest(self, limit: int) -> list[Entry]:
