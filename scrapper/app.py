@@ -72,7 +72,10 @@ class App:
 
             self.settings.require_credentials()
             key = self.session().key if signed else ""
-            saved = self._saved()
+            try:
+                saved = self.sessions.load()
+            except (StateError, ConfigError):
+                saved = None  # a damaged file holds no key to keep out of messages; `lastfm login` replaces it
             self._clients[signed] = LastFM(self.settings, key, known_secrets=(saved.key,) if saved else ())
         return self._clients[signed]
 

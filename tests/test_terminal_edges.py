@@ -207,3 +207,6 @@ def test_a_damaged_session_does_not_stop_reads_of_a_named_user(run_cli, env, emu
     monkeypatch.delenv("LASTFM_USERNAME")
     unnamed = run_cli("lastfm", "recent")
     assert "session.json" in one_line(unnamed.exit_code, unnamed.stderr)
+    login = run_cli("lastfm", "login", "--username", USER, "--password-stdin", input="turntable-1977\n")
+    assert login.exit_code == 0, login.stderr  # signing in again is how a damaged session is mended
+    assert run_cli("lastfm", "recent").exit_code == 0
