@@ -242,12 +242,6 @@ class Ledger:
                                 (start, end, ACCEPTED)).fetchone()
         return int(row[0])
 
-    def earliest_accepted_since(self, since: float) -> int | None:
-        """The oldest timestamp among scrobbles accepted since `since` (by when they were sent), or None."""
-        row = self._sql.execute(f"SELECT min({TS}) FROM scrobbles WHERE {STATUS} = ? AND {SENT} >= ? AND {TS} > 0",
-                                (ACCEPTED, since)).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
-
     def earliest_sent_since(self, since: float) -> int | None:
         """The oldest timestamp among scrobbles that may have reached Last.fm since `since`: those sent, or
         confirmed, since then (a batch sent before and confirmed after counts), and those still in flight
