@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from errors import StateError
-from statefiles import private_file, storage_problem, write_failed
+from statefiles import cannot_open, private_file, storage_problem, write_failed
 
 CACHE_FILE = "cache.sqlite"
 
@@ -23,7 +23,7 @@ class Cache:
         try:
             self._db = sqlite3.connect(self.path)
         except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from None
+            raise cannot_open(self.path, exc) from None
         try:
             self._db.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (key TEXT PRIMARY KEY, value BLOB)')
             self._db.commit()

@@ -49,6 +49,17 @@ def shown_path(path: object) -> str:
     return text if len(text) <= SHOWN_PATH else f"{text[:60]}…{text[-50:]} ({len(text)} characters)"
 
 
+SQLITE_MAX_PATH = 512  # sqlite's file names are at most this many bytes, whatever the system allows
+
+
+def cannot_open(path: Path, exc: BaseException) -> StateError:
+    """One line for an sqlite file that cannot be opened, saying so when its path is too long for sqlite."""
+    if len(os.fsencode(path)) >= SQLITE_MAX_PATH:
+        return StateError(f"cannot open {shown_path(path)}: sqlite takes paths of fewer than {SQLITE_MAX_PATH} "
+                          "bytes; choose a shorter --state-dir")
+    return StateError(f"{shown_path(path)} cannot be opened ({exc})")
+
+
 def write_failed(path: Path, exc: BaseException) -> StateError:
     """One line for a write that failed; the step it belonged to was not saved."""
     reason = storage_problem(exc) or (exc.strerror if isinstance(exc, OSError) and exc.strerror
@@ -64,7 +75,7 @@ def private_dir(path: Path) -> Path:
         if path.stat().st_mode & 0o077:
             path.chmod(DIR_MODE)
     except OSError as exc:
-        raise StateError(f"cannot use state folder {path}: {exc.strerror}") from None
+        raise StateError(f"cannot use state folder {shown_path(path)}: {exc.strerror}") from None
     return path
 
 
@@ -77,7 +88,7 @@ def private_file(path: Path) -> Path:
         if path.stat().st_mode & 0o077:
             path.chmod(FILE_MODE)
     except OSError as exc:
-        raise StateError(f"cannot use {path}: {exc.strerror}") from None
+        raise StateError(f"cannot use {shown_path(path)}: {exc.strerror}") from None
     return path
 
 
@@ -108,7 +119,7 @@ def read_private_json(path: Path) -> object | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, RecursionError) as exc:
-        raise StateError(f"{path} cannot be read ({exc.__class__.__name__}); remove it to start afresh") from None
+        raise StateError(f"{shown_path(path)} cannot be read ({exc.__class__.__name__}); remove it to start afresh") from None
 
 
 @dataclass(frozen=True)

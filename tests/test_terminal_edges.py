@@ -210,3 +210,11 @@ def test_a_damaged_session_does_not_stop_reads_of_a_named_user(run_cli, env, emu
     login = run_cli("lastfm", "login", "--username", USER, "--password-stdin", input="turntable-1977\n")
     assert login.exit_code == 0, login.stderr  # signing in again is how a damaged session is mended
     assert run_cli("lastfm", "recent").exit_code == 0
+
+
+def test_a_state_folder_too_long_for_sqlite_is_one_line(env, tmp_path: Path):
+    """A path the system takes but sqlite does not (512 bytes and more)."""
+    state = tmp_path.joinpath(*["s" * 200] * 3)
+    code, out, err = run(env | {"RUSSFM_STATE_DIR": str(state)}, "scrobble", "queue", "list")
+    err = one_line(code, err)
+    assert "sqlite takes paths of fewer than 512 bytes" in err and len(err) < 300, err

@@ -27,7 +27,7 @@ from collection.matching import Matcher
 from collection.names import album_key
 from collection.store import Store, entry_slug
 from errors import CollectionError, RussfmError, StateError
-from statefiles import private_file, storage_problem, write_failed
+from statefiles import cannot_open, private_file, storage_problem, write_failed
 
 ARCHIVE_FILE = "archive.sqlite"
 SCHEMA_VERSION = 1
@@ -114,7 +114,7 @@ class Archive:
         try:
             self._sql = sqlite3.connect(path, timeout=BUSY_SECONDS)
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path} cannot be opened ({exc})") from None
+            raise cannot_open(path, exc) from None
         try:
             self._open(create)
         except BaseException:

@@ -28,7 +28,7 @@ from scrobble.rows import (  # noqa: F401 - the states are read from here by the
     ACCEPTED, ACTIVE, ADDING, CANCELLED, FAILED, IGNORED, IN_FLIGHT, LIVE, PAUSED, PENDING, Entry, Job,
     entry_from_row, identity,
 )
-from statefiles import file_lock, private_file, storage_problem, write_failed
+from statefiles import cannot_open, file_lock, private_file, storage_problem, write_failed
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_LOCK = "ledger.lock"
@@ -64,7 +64,7 @@ class Ledger:
         try:
             self._sql = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS)
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path} cannot be opened ({exc})") from None
+            raise cannot_open(self.path, exc) from None
         try:
             self._sql.execute("PRAGMA journal_mode=WAL")
             # A power cut must not take a committed step back.
