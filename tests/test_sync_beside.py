@@ -75,7 +75,7 @@ def test_a_queue_run_beside_the_first_sync_leaves_nothing_out(env, emulator, sta
     assert code == 0, err
     queued = json.loads(out)["tracks"]
     assert queued > 2 * 200  # more than the two pages a copy could once grow by
-    emu.add_fault({"method": "user.getrecenttracks", "times": 1000, "stall": 0.5})  # a long copy
+    emu.add_fault({"method": "user.getrecenttracks", "times": 1000, "stall": 1.0})  # a long copy
     copy = spawn(env, "lastfm", "sync", "--json")
     wait_for(lambda: pages_done(state_dir) >= 1)
     runner = spawn(env, "scrobble", "queue", "run", "--json")
@@ -127,10 +127,10 @@ def test_a_batch_confirmed_after_the_sync_that_missed_it(env, emulator, state_di
     code, out, err = run(env, "scrobble", "queue", "add", RUSH, "--json")
     assert code == 0, err
     tracks = json.loads(out)["tracks"]
-    # Last.fm takes 6 s to store the batch, within the runner's timeout: the sync below reads the past
+    # Last.fm takes 10 s to store the batch, within the runner's timeout: the sync below reads the past
     # before the batch is there.
-    emu.add_fault({"method": "track.scrobble", "times": 1, "stall": 6})
-    runner = spawn(env | {"LASTFM_TIMEOUT": "20"}, "scrobble", "queue", "run", "--json")
+    emu.add_fault({"method": "track.scrobble", "times": 1, "stall": 10})
+    runner = spawn(env | {"LASTFM_TIMEOUT": "30"}, "scrobble", "queue", "run", "--json")
     wait_for(lambda: emu.request_counts()["by_method"].get("track.scrobble", 0) == 1)
     first = sync(env)
     code, out, err = finish(runner)
