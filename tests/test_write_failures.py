@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from lastfm.session import Session, SessionStore
+from scrobble.sender import SETTLE_MARGIN
 from statefiles import is_locked
 from tests.conftest import REPO, USER
 
@@ -193,3 +195,49 @@ def test_the_cache_and_the_session_on_a_full_disk(env, emulator, tiny_disk: Path
     filler.unlink()
     code, out, err = run(env, "lastfm", "search", "signals")
     assert code == 0, err
+
+
+def test_queue_run_on_a_full_disk_loses_nothing_and_sends_nothing_twice(env, signed_in, emulator,
+                                                                        tiny_disk: Path):
+    """The disk full before a batch is marked in flight (nothing is sent), then full while Last.fm stores a
+    batch (its answer cannot be written): each is one line, and the next run sends or confirms each
+    scrobble once."""
+    emu = emulator.emulator
+    state = tiny_disk / "state"
+    env = env | {"RUSSFM_STATE_DIR": str(state), "LASTFM_TIMEOUT": "10"}
+    SessionStore(state).save(Session(USER, signed_in))
+    code, out, err = run(env, "scrobble", "queue", "add", RUSH, "1962-1966-28859305", "3-d-the-catalogue-10349797",
+                         "--json")
+    assert code == 0, err
+    tracks = json.loads(out)["tracks"]
+    assert tracks > 50  # two batches
+    code, out, err = run(env, "lastfm", "status")  # the request times file exists before the disk fills
+    assert code == 0, err
+
+    filler = fill(tiny_disk, leave_kb=0)
+    code, out, err = run(env, "scrobble", "queue", "run")
+    one_line_about_the_disk(code, err)
+    locks_free(state)
+    assert emu.scrobbles_of(USER) == []  # nothing was marked in flight, so nothing went out
+    filler.unlink()
+
+    emu.add_fault({"method": "track.scrobble", "times": 1, "stall": 3})  # the disk fills while it is stored
+    runner = subprocess.Popen([sys.executable, "main.py", "scrobble", "queue", "run"], cwd=REPO / "scrapper",
+                              env=os.environ | env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not emu.request_counts()["by_method"].get("track.scrobble"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    filler = fill(tiny_disk, leave_kb=0)
+    out, err = runner.communicate(timeout=TIMEOUT)
+    one_line_about_the_disk(runner.returncode, err)
+    locks_free(state)
+    sent = len(emu.scrobbles_of(USER))
+    assert 0 < sent < tracks  # a batch was stored, its answer not written down
+    filler.unlink()
+    time.sleep(3 + SETTLE_MARGIN)  # an unanswered batch is checked once past the (now 3 s) timeout
+    code, out, err = run(env | {"LASTFM_TIMEOUT": "3"}, "scrobble", "queue", "run", "--json")
+    assert code == 0, err
+    assert json.loads(out)["reconciled"] == sent  # found on Last.fm, not sent again
+    stored = [(s["track"], s["timestamp"]) for s in emu.scrobbles_of(USER)]
+    assert len(stored) == len(set(stored)) == tracks
