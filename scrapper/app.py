@@ -11,7 +11,7 @@ from cache import Cache
 from collection.store import Store
 from config import Settings
 from config import TARGET_NAMES
-from errors import ConfigError, ListenBrainzNotSignedIn, NotSignedIn
+from errors import ConfigError, ListenBrainzNotSignedIn, NotSignedIn, StateError
 from lastfm.session import Session, SessionStore
 from listenbrainz.token import Token, TokenStore
 from scrobble.ledger import Ledger
@@ -54,6 +54,16 @@ class App:
     def sessions(self) -> SessionStore:
         return SessionStore(self.settings.state_dir)
 
+    def _saved(self) -> Session | None:
+        """The saved session for reading: None when there is none, or when it is damaged and LASTFM_USERNAME
+        says whose data to read (reads need no session; only sending stops on a damaged one)."""
+        try:
+            return self.sessions.load()
+        except (StateError, ConfigError):
+            if self.settings.username:
+                return None
+            raise
+
     def session(self) -> Session:
         """The saved session, or NotSignedIn."""
         found = self.sessions.load()
@@ -67,15 +77,18 @@ class App:
             from lastfm.client import LastFM
 
             self.settings.require_credentials()
-            saved = self.sessions.load()
             key = self.session().key if signed else ""
+            try:
+                saved = self.sessions.load()
+            except (StateError, ConfigError):
+                saved = None  # a damaged file holds no key to keep out of messages; `lastfm login` replaces it
             self._clients[signed] = LastFM(self.settings, key, known_secrets=(saved.key,) if saved else ())
         return self._clients[signed]
 
     def reader(self) -> LastFM:
         """A client to read the user's data with: signed when that user is the one signed in, so that a
         history hidden from others can still be read by its owner."""
-        saved = self.sessions.load()
+        saved = self._saved()
         return self.client(signed=bool(saved and saved.username.casefold() == self.lastfm_user().casefold()))
 
     def requests(self) -> int:

@@ -3,44 +3,46 @@
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlitedict import SqliteDict
-
 from errors import StateError
-from statefiles import private_file
+from statefiles import cannot_open, private_file, storage_problem, write_failed
 
 CACHE_FILE = "cache.sqlite"
-# sqlitedict logs a damaged file's errors, with their tracebacks, from its own thread; the one-line
-# StateError below says it instead.
-logging.getLogger("sqlitedict").setLevel(logging.CRITICAL)
 
 
 class Cache:
+    """JSON values by key in one table of cache.sqlite (sqlitedict's layout, as earlier versions wrote it)."""
+
     def __init__(self, state_dir: Path, table: str = "album_info") -> None:
         self.path = private_file(Path(state_dir) / CACHE_FILE)
+        self._table = table
         try:
-            # A damaged file is found here, before sqlitedict's own thread meets it and dies noisily.
-            with sqlite3.connect(self.path) as check:
-                check.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            self._db = SqliteDict(str(self.path), tablename=table, autocommit=False,
-                                  encode=json.dumps, decode=json.loads, outer_stack=False)
-        except (sqlite3.DatabaseError, RuntimeError) as exc:
+            self._db = sqlite3.connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise cannot_open(self.path, exc) from None
+        try:
+            self._db.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (key TEXT PRIMARY KEY, value BLOB)')
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise self._damaged(exc) from None
 
     def _damaged(self, exc: BaseException) -> StateError:
+        if storage_problem(exc):
+            return write_failed(self.path, exc)
         return StateError(f"{self.path} cannot be used ({exc.__class__.__name__}: {exc}); "
                           "it only holds answers Last.fm can give again: remove it")
 
     def entry(self, key: str) -> tuple[float, Any] | None:
         """(when stored, value), whatever its age; a row of the wrong shape counts as not found."""
         try:
-            found = self._db.get(key)
-        except (sqlite3.DatabaseError, ValueError) as exc:
+            row = self._db.execute(f'SELECT value FROM "{self._table}" WHERE key = ?', (key,)).fetchone()
+            found = json.loads(row[0]) if row else None
+        except (sqlite3.DatabaseError, ValueError, TypeError, RecursionError) as exc:
             raise self._damaged(exc) from None
         if not isinstance(found, dict) or not isinstance(found.get("at"), (int, float)) or "value" not in found:
             return None
@@ -55,13 +57,11 @@ class Cache:
 
     def put(self, key: str, value: Any) -> None:
         try:
-            self._db[key] = {"at": time.time(), "value": value}
-            self._db.commit()
+            with self._db:
+                self._db.execute(f'REPLACE INTO "{self._table}" (key, value) VALUES (?, ?)',
+                                 (key, json.dumps({"at": time.time(), "value": value})))
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
 
     def close(self) -> None:
-        try:
-            self._db.close()
-        except sqlite3.DatabaseError:
-            pass  # already reported; closing must not hide that
+        self._db.close()

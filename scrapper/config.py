@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Callable
@@ -103,7 +104,23 @@ def _read_sections(path: Path | None, explicit: bool) -> tuple[dict, dict, objec
     return sections[0], sections[1], data.get("targets")
 
 
+def _usable_path(path: Path, name: str) -> Path:
+    """The path, or one line naming the option when the system cannot even look it up (a name too long)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR):
+            text = str(path)
+            shown = text if len(text) <= 80 else f"{text[:40]}…{text[-30:]}"
+            raise ConfigError(f"{name} {shown}: {exc.strerror} ({len(text)} characters)") from None
+    return path
+
+
 def _read_file(path: Path | None, explicit: bool) -> dict:
+    if path is not None:
+        _usable_path(path, "the config file")
     if path is None or not path.exists():
         if explicit:
             raise ConfigError(f"config file {path} does not exist")
@@ -178,11 +195,13 @@ def load_settings(
         return default if value is None else _positive_number(value, name, upper)
 
     problems: list[str] = []
-    state = Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir())
+    state = _usable_path(Path(state_dir or env.get("RUSSFM_STATE_DIR") or default_state_dir()),
+                         "the state folder (--state-dir, RUSSFM_STATE_DIR)")
     if state.exists() and not state.is_dir():
         raise ConfigError(f"the state folder {state} is a file, not a folder (--state-dir, RUSSFM_STATE_DIR)")
     settings = Settings(
-        data_dir=Path(data_dir or env.get("RUSSFM_DATA_DIR") or DEFAULT_DATA_DIR),
+        data_dir=_usable_path(Path(data_dir or env.get("RUSSFM_DATA_DIR") or DEFAULT_DATA_DIR),
+                              "the data folder (--data-dir, RUSSFM_DATA_DIR)"),
         state_dir=state,
         api_key=pick("LASTFM_API_KEY", "api_key"),
         api_secret=pick("LASTFM_API_SECRET", "api_secret"),
@@ -201,7 +220,7 @@ def load_settings(
     )
     if settings.auth_url and not settings.auth_url.startswith(("https://", "http://")):
         raise ConfigError(f"LASTFM_AUTH_URL must be an http(s):// address, got {settings.auth_url[:60]!r}")
-    if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
+    if settings.ca_bundle and not _usable_path(Path(settings.ca_bundle), "LASTFM_CA_BUNDLE").is_file():
         problems.append(f"LASTFM_CA_BUNDLE {settings.ca_bundle} is not a file")
     if problems:
         settings = replace(settings, lastfm_problem=problems[0])
@@ -217,7 +236,7 @@ def _with_listenbrainz(settings: Settings, section: dict, config_targets: object
     url = _https_url(env.get("LISTENBRAINZ_API_URL") or section.get("api_url") or DEFAULT_LISTENBRAINZ_URL,
                      "LISTENBRAINZ_API_URL")
     ca_bundle = env.get("LISTENBRAINZ_CA_BUNDLE") or section.get("ca_bundle") or None
-    if ca_bundle and not Path(ca_bundle).is_file():
+    if ca_bundle and not _usable_path(Path(ca_bundle), "LISTENBRAINZ_CA_BUNDLE").is_file():
         raise ConfigError(f"LISTENBRAINZ_CA_BUNDLE {ca_bundle} is not a file")
     timeout_value = env.get("LISTENBRAINZ_TIMEOUT") or section.get("timeout")
     timeout = 20.0 if timeout_value is None else _positive_number(timeout_value, "LISTENBRAINZ_TIMEOUT", 600)

@@ -19,6 +19,55 @@ FILE_MODE = 0o600
 POLL_SECONDS = 0.05
 
 
+# What a failed write says, by errno or sqlite error: the disk, not the file, is at fault.
+NO_ROOM = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+           errno.EFBIG: "the file grew past the size this process may write", errno.EROFS: "the disk is read-only"}
+SQLITE_NO_ROOM = {"SQLITE_FULL": "the disk is full", "SQLITE_READONLY": "the file or its folder is read-only",
+                  "SQLITE_CANTOPEN": "the file cannot be opened"}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """Why a write failed when the cause is the storage (full, read-only, failing), else None."""
+    if isinstance(exc, OSError):
+        return NO_ROOM.get(exc.errno or 0)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name in SQLITE_NO_ROOM:
+        return SQLITE_NO_ROOM[name]
+    if name.startswith("SQLITE_IOERR"):
+        return "a write to the disk failed (is it full?)"
+    text = str(exc)
+    return "the disk is full" if "disk is full" in text else None
+
+
+SHOWN_PATH = 120  # characters of a path shown in a message; longer ones are cut in the middle
+
+
+def shown_path(path: object) -> str:
+    """A path for a one-line message: a name too long for the system is cut, not printed whole."""
+    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= SHOWN_PATH else f"{text[:60]}…{text[-50:]} ({len(text)} characters)"
+
+
+SQLITE_MAX_PATH = 512  # sqlite's file names are at most this many bytes, whatever the system allows
+
+
+def cannot_open(path: Path, exc: BaseException) -> StateError:
+    """One line for an sqlite file that cannot be opened, saying so when its path is too long for sqlite."""
+    if len(os.fsencode(path)) >= SQLITE_MAX_PATH:
+        return StateError(f"cannot open {shown_path(path)}: sqlite takes paths of fewer than {SQLITE_MAX_PATH} "
+                          "bytes; choose a shorter --state-dir")
+    return StateError(f"{shown_path(path)} cannot be opened ({exc})")
+
+
+def write_failed(path: Path, exc: BaseException) -> StateError:
+    """One line for a write that failed; the step it belonged to was not saved."""
+    reason = storage_problem(exc) or (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                                      else f"{exc.__class__.__name__}: {exc}")
+    return StateError(f"cannot write {shown_path(path)}: {reason}; nothing of this step was saved, and what was saved "
+                      "before is kept")
+
+
 def private_dir(path: Path) -> Path:
     """Create the folder 0700 (parents too); tighten an existing one that is open to others."""
     try:
@@ -26,7 +75,7 @@ def private_dir(path: Path) -> Path:
         if path.stat().st_mode & 0o077:
             path.chmod(DIR_MODE)
     except OSError as exc:
-        raise StateError(f"cannot use state folder {path}: {exc.strerror}") from None
+        raise StateError(f"cannot use state folder {shown_path(path)}: {exc.strerror}") from None
     return path
 
 
@@ -39,7 +88,7 @@ def private_file(path: Path) -> Path:
         if path.stat().st_mode & 0o077:
             path.chmod(FILE_MODE)
     except OSError as exc:
-        raise StateError(f"cannot use {path}: {exc.strerror}") from None
+        raise StateError(f"cannot use {shown_path(path)}: {exc.strerror}") from None
     return path
 
 
@@ -47,15 +96,20 @@ def write_private_json(path: Path, data: object) -> None:
     """Atomically replace `path`; the temporary file is 0600 from its creation."""
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_failed(path, exc) from None
         raise
 
 
@@ -65,7 +119,7 @@ def read_private_json(path: Path) -> object | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, RecursionError) as exc:
-        raise StateError(f"{path} cannot be read ({exc.__class__.__name__}); remove it to start afresh") from None
+        raise StateError(f"{shown_path(path)} cannot be read ({exc.__class__.__name__}); remove it to start afresh") from None
 
 
 @dataclass(frozen=True)
@@ -125,8 +179,11 @@ def file_lock(path: Path, command: str, wait: float = 0.0, what: str = "busy",
                 raise Busy(busy_message(path, what))
             time.sleep(POLL_SECONDS)
         if not shared:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps({"command": command, "pid": os.getpid()}).encode(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps({"command": command, "pid": os.getpid()}).encode(), 0)
+            except OSError:
+                pass  # a full disk: the holder goes unnamed, the lock holds all the same
         yield
     finally:
         os.close(fd)

@@ -8,8 +8,7 @@ from app import App
 from cli.group import AppGroup
 from cli.listing import album_lines, media_column
 from cli.options import json_option, pass_app, selection_options
-from cli.output import emit_json
-from cli.output import plural
+from cli.output import echo, emit_json, plural
 from collection.browse import Filters, list_albums
 from collection.selection import Selection
 from collection.views import album_view, check_albums
@@ -52,17 +51,17 @@ def albums_show(app: App, words: tuple[str, ...], medium: str | None, split_inde
         emit_json(view.to_json())
         return
     found = view.album
-    click.echo(f"{found.artist} — {found.title}  [{found.slug}]")
-    click.echo(f"formats: {', '.join(found.formats) or '-'}   media: {', '.join(found.media) or '-'}")
+    echo(f"{found.artist} — {found.title}  [{found.slug}]")
+    echo(f"formats: {', '.join(found.formats) or '-'}   media: {', '.join(found.media) or '-'}")
     places = media_column([(t.medium, t.disc) for t in view.tracks])
     starts = album_lines([t.album or found.title for t in view.tracks], found.title)
     for t, (length, source), place, start in zip(view.tracks, view.lengths(), places, starts):
         if start:
-            click.echo(start)
+            echo(start)
         artist = f"{t.artist} — " if t.artist != found.artist else ""
-        click.echo(f"{t.number:>3}  {t.position:<6} {place}{length:>7}  {source:<8} {artist}{t.title}")
+        echo(f"{t.number:>3}  {t.position:<6} {place}{length:>7}  {source:<8} {artist}{t.title}")
     for warning in found.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 @albums.command("check")
@@ -82,10 +81,10 @@ def albums_check(app: App, as_json: bool) -> ExitStatus:
         emit_json(report.to_json())
     else:
         for slug, error in report.broken:
-            click.echo(f"{slug}: {error}")
+            echo(f"{slug}: {error}")
         for slug, warning in report.warnings:
-            click.echo(f"{slug}: warning: {warning}")
-        click.echo(f"{report.albums - len(report.broken)} of {plural(report.albums, 'album')} "
+            echo(f"{slug}: warning: {warning}")
+        echo(f"{report.albums - len(report.broken)} of {plural(report.albums, 'album')} "
                    f"{'is' if report.albums == 1 else 'are'} usable")
     return ExitStatus.ERROR if report.broken else ExitStatus.OK
 
@@ -123,5 +122,5 @@ def albums_list(app: App, artist: str | None, genre: str | None, fmt: str | None
         if a.plays is not None:
             line += (f"  played {plural(a.plays, 'time')}, last {local_date(a.last_played)}"
                      if a.plays and a.last_played else "  never played")
-        click.echo(line)
-    click.echo(f"{len(found.albums)} of {plural(found.total, 'album')}")
+        echo(line)
+    echo(f"{len(found.albums)} of {plural(found.total, 'album')}")

@@ -6,7 +6,7 @@ import click
 
 from app import App
 from cli.options import json_option, pass_app
-from cli.output import emit_json, plain_progress, progress_bar
+from cli.output import echo, emit_json, plain_progress, progress_bar
 from enhance import AlbumOutcome, enhance
 from errors import ExitStatus
 from scrobble.timeparse import parse_span
@@ -53,7 +53,7 @@ def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: boo
         elif plain and outcome.status == "updated":
             # A deploy log reads these lines: a dry run changed nothing, and says so. A failure is told
             # once, in its warning line after the run.
-            click.echo(f"{outcome.slug}: {'would change' if dry_run else 'updated'}", err=True)
+            echo(f"{outcome.slug}: {'would change' if dry_run else 'updated'}", err=True)
 
     try:
         report = enhance(app, list(albums), max_age=age, refresh=refresh, dry_run=dry_run, on_album=on_album,
@@ -66,15 +66,15 @@ def lastfm_enhance(app: App, albums: tuple[str, ...], max_age: str, refresh: boo
     else:
         for outcome in report.albums:
             if dry_run and outcome.changes:
-                click.echo(f"{outcome.slug}:")
+                echo(f"{outcome.slug}:")
                 for name, (old, new) in outcome.changes.items():
-                    click.echo(f"    {name}: {old!r} → {new!r}")
+                    echo(f"    {name}: {old!r} → {new!r}")
             if outcome.refused:
-                click.echo(f"{outcome.slug}: refused from Last.fm: {'; '.join(outcome.refused)}", err=True)
+                echo(f"{outcome.slug}: refused from Last.fm: {'; '.join(outcome.refused)}", err=True)
             if outcome.status == "failed":
-                click.echo(f"warning: {outcome.slug}: {outcome.error} (previous values kept)", err=True)
+                echo(f"warning: {outcome.slug}: {outcome.error} (previous values kept)", err=True)
         for warning in report.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        click.echo(report.summary(dry_run))
+            echo(f"warning: {warning}", err=True)
+        echo(report.summary(dry_run))
     failed = report.count("failed") or report.warnings
     return ExitStatus.ERROR if strict and failed else ExitStatus.OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import functools
 import time
@@ -12,8 +13,9 @@ from typing import Any, TypeVar
 import click
 
 from cli.options import add_global_params
-from cli.output import log_stamp
+from cli.output import echo, log_stamp
 from errors import AlbumNotFound, AmbiguousAlbum, ExitStatus, RussfmError
+from statefiles import shown_path, storage_problem
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +40,13 @@ def error_line(ctx: click.Context, message: str) -> str:
     return f"error: {message}"
 
 
+def system_error(exc: OSError | sqlite3.Error) -> str:
+    """A failure from the system or sqlite in words, on one line."""
+    reason = storage_problem(exc) or (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+    where = getattr(exc, "filename", None)
+    return " ".join(f"{shown_path(where) + ': ' if where else ''}{reason}".split())
+
+
 class AppGroup(click.Group):
     """Turns the core's exceptions, Ctrl-C and broken pipes into one-line messages and exit statuses,
     and gives every command the global options."""
@@ -57,19 +66,24 @@ class AppGroup(click.Group):
             return status
         except RussfmError as exc:
             if exc.exit_status == ExitStatus.OK:  # not a failure (another queue run is going): a note on stdout
-                click.echo(str(exc))
+                echo(str(exc))
                 ctx.exit(ExitStatus.OK)
-            click.echo(error_line(ctx, str(exc)), err=True)
+            echo(error_line(ctx, str(exc)), err=True)
             if isinstance(exc, (AmbiguousAlbum, AlbumNotFound)):
                 for candidate in exc.candidates:
-                    click.echo(f"  {candidate}", err=True)
+                    echo(f"  {candidate}", err=True)
             ctx.exit(exc.exit_status)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            echo("interrupted", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, and keep Python's
             # exit-time flush from raising again.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(ExitStatus.ERROR)
+        except (OSError, sqlite3.Error) as exc:
+            # What the core did not foresee from the disk (full, failing, a name too long): one line all the
+            # same; each file was written in one step, so it is as its last step left it.
+            echo(error_line(ctx, system_error(exc)), err=True)
             ctx.exit(ExitStatus.ERROR)

@@ -8,7 +8,7 @@ from app import App
 from cli.albums import albums
 from cli.lastfm import lastfm
 from cli.options import json_option, pass_app
-from cli.output import emit_json, plural, progress_bar
+from cli.output import echo, emit_json, plural, progress_bar
 from errors import ExitStatus
 from history.periods import DEFAULT_PERIOD, PERIOD_NAMES, PERIODS, ago, check_period, local_date, parse_age
 from history.pick import pick_record
@@ -58,7 +58,7 @@ def _sync_line(result: SyncResult) -> str:
 
 def _report_stop(result: SyncResult) -> None:
     if result.stopped:
-        click.echo(f"error: {result.stopped}; what was copied is kept, and `lastfm sync` resumes", err=True)
+        echo(f"error: {result.stopped}; what was copied is kept, and `lastfm sync` resumes", err=True)
 
 
 @lastfm.command("sync")
@@ -86,7 +86,7 @@ def lastfm_sync(app: App, full: bool, as_json: bool) -> ExitStatus:
     if as_json:
         emit_json(result.to_json())
     else:
-        click.echo(_sync_line(result))
+        echo(_sync_line(result))
     _report_stop(result)
     return result.exit_status
 
@@ -100,7 +100,6 @@ def _share(part: int, whole: int) -> str:
 
 
 def _render_stats(info: HistoryStats) -> None:
-    echo = click.echo
     echo(f"{info.user or 'Listening'}, {PERIOD_NAMES[info.period]} ({local_date(info.start)} to "
          f"{local_date(info.end - 1)}): {info.scrobbles:,} scrobbles, {info.per_day:.1f} a day")
     echo(f"\nScrobbles per week, last {len(info.weeks)} weeks")
@@ -168,7 +167,7 @@ def lastfm_stats(app: App, period: str, sync_first: bool, as_json: bool) -> Exit
         synced = _synced(app, False, as_json)
         status = synced.exit_status
         if not as_json:
-            click.echo(_sync_line(synced), err=True)
+            echo(_sync_line(synced), err=True)
         _report_stop(synced)
     info = history_stats(app, period)
     if as_json:
@@ -195,16 +194,16 @@ def lastfm_recent(app: App, limit: int, as_json: bool) -> None:
         emit_json(result.to_json())
         return
     if not result.plays:
-        click.echo(f"{result.user} has no scrobbles")
+        echo(f"{result.user} has no scrobbles")
     for play in result.plays:
         when = f"{'now playing':<25}" if play.timestamp is None else local_clock(play.timestamp)
         album = f" ({play.album})" if play.album else ""
         owned = f"  [{play.slug}]" if play.slug else ""
-        click.echo(f"{when}  {play.artist} — {play.track}{album}{owned}")
+        echo(f"{when}  {play.artist} — {play.track}{album}{owned}")
 
 
 def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    return parse_age(value) if value else None
+    return parse_age(value) if value is not None else None
 
 
 @albums.command("pick")
@@ -234,5 +233,5 @@ def albums_pick(app: App, unplayed: bool, not_since: int | None, artist: str | N
         emit_json(chosen.to_json())
         return
     record = chosen.record
-    click.echo(f"{record.artist} — {record.title}  [{record.slug}]")
-    click.echo(f"  {'; '.join(chosen.reasons)} (one of {plural(chosen.candidates, 'record')})")
+    echo(f"{record.artist} — {record.title}  [{record.slug}]")
+    echo(f"  {'; '.join(chosen.reasons)} (one of {plural(chosen.candidates, 'record')})")

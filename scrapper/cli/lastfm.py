@@ -9,7 +9,7 @@ import click
 from app import App
 from cli.group import AppGroup
 from cli.options import json_option, pass_app
-from cli.output import emit_json
+from cli.output import echo, emit_json
 from errors import ExitStatus
 from history.archive import collection_matcher
 from lastfm.auth import sign_in_mobile, sign_in_web
@@ -61,7 +61,7 @@ def lastfm_login(app: App, no_browser: bool, username: str | None, password_stdi
     """
     saved = app.sessions.load()
     if saved is not None:
-        click.echo(f"already signed in to Last.fm as {saved.username}; to sign in again or as someone else, "
+        echo(f"already signed in to Last.fm as {saved.username}; to sign in again or as someone else, "
                    "run `python main.py lastfm logout` first")
         return
     if username:
@@ -74,12 +74,14 @@ def lastfm_login(app: App, no_browser: bool, username: str | None, password_stdi
         session = sign_in_mobile(app, username, password)
     else:
         def show(url: str) -> None:
-            click.echo(f"Approve this application on Last.fm:\n  {url}\nWaiting for approval (Ctrl-C to give up)…")
+            echo("Approve this application on Last.fm:")
+            echo(f"  {url}")
+            echo("Waiting for approval (Ctrl-C to give up)…")
             if not no_browser:
                 open_browser(url)
 
         session = sign_in_web(app, show, poll_every)
-    click.echo(f"signed in to Last.fm as {session.username}")
+    echo(f"signed in to Last.fm as {session.username}")
 
 
 @lastfm.command("status")
@@ -97,19 +99,19 @@ def lastfm_status(app: App, as_json: bool) -> ExitStatus:
         emit_json(info.to_json())
         return info.exit_status
     if not info.signed_in:
-        click.echo("signed out: run `python main.py lastfm login`")
+        echo("signed out: run `python main.py lastfm login`")
     else:
         valid = {True: "valid", False: "REVOKED", None: "not checked"}[info.session_valid]
-        click.echo(f"signed in as {info.username} (session {valid})")
+        echo(f"signed in as {info.username} (session {valid})")
         if info.playcount is not None:
-            click.echo(f"Last.fm play count: {info.playcount}")
-    click.echo(f"sent in the last 24 hours: {info.sent_24h} of {info.cap.value} "
-               f"(daily cap {info.cap.describe()}); {info.remaining_today} left")
-    click.echo(f"pending: {info.pending}, in flight: {info.in_flight}")
+            echo(f"Last.fm play count: {info.playcount}")
+    echo(f"sent in the last 24 hours: {info.sent_24h} of {info.cap.value} "
+         f"(daily cap {info.cap.describe()}); {info.remaining_today} left")
+    echo(f"pending: {info.pending}, in flight: {info.in_flight}")
     if info.targets != ("lastfm",):
-        click.echo(f"listens go to: {', '.join(info.targets)}")
+        echo(f"listens go to: {', '.join(info.targets)}")
     if info.problem:
-        click.echo(info.problem, err=True)
+        echo(info.problem, err=True)
     return info.exit_status
 
 
@@ -135,11 +137,11 @@ def lastfm_search(app: App, query: str, limit: int, as_json: bool) -> None:
         emit_json([f.to_json() for f in found])
         return
     if not found:
-        click.echo(f"Last.fm found no album for {query!r}")
+        echo(f"Last.fm found no album for {query!r}")
     for f in found:
         listeners = f"{f.listeners:,} listeners" if f.listeners is not None else "listeners unknown"
         owned = f"  in your collection: {f.slug}" if f.slug else ""
-        click.echo(f"{f.artist} — {f.title}  ({listeners})  {f.url or ''}{owned}")
+        echo(f"{f.artist} — {f.title}  ({listeners})  {f.url or ''}{owned}")
 
 
 @lastfm.command("logout")
@@ -151,4 +153,4 @@ def lastfm_logout(app: App) -> None:
     Example:
       python main.py lastfm logout
     """
-    click.echo("signed out" if app.sessions.clear() else "was not signed in")
+    echo("signed out" if app.sessions.clear() else "was not signed in")

@@ -10,7 +10,7 @@ import click
 from app import App
 from cli.group import AppGroup
 from cli.options import json_option, pass_app
-from cli.output import emit_json, plain_progress, plural, progress_bar
+from cli.output import echo, emit_json, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from listenbrainz.account import account_status, sign_in
 
@@ -42,7 +42,7 @@ def listenbrainz_login(app: App) -> None:
     token = (click.prompt("ListenBrainz user token", hide_input=True) if sys.stdin.isatty()
              else sys.stdin.readline().rstrip("\r\n"))
     saved = sign_in(app, token)
-    click.echo(f"signed in to ListenBrainz as {saved.username}")
+    echo(f"signed in to ListenBrainz as {saved.username}")
 
 
 @listenbrainz.command("status")
@@ -73,22 +73,22 @@ def listenbrainz_status(app: App, compare: bool, as_json: bool) -> ExitStatus:
         emit_json(info.to_json())
         return info.exit_status
     if not info.signed_in:
-        click.echo("signed out: run `python main.py listenbrainz login`")
+        echo("signed out: run `python main.py listenbrainz login`")
     else:
         valid = {True: "valid", False: "REVOKED", None: "not checked"}[info.token_valid]
-        click.echo(f"signed in as {info.username} (token {valid})")
+        echo(f"signed in as {info.username} (token {valid})")
         if info.listen_count is not None:
-            click.echo(f"ListenBrainz listen count: {info.listen_count}")
-    click.echo(f"listens go to: {', '.join(info.targets)}")
-    click.echo(f"ledger: {info.accepted} sent, {info.pending} pending, {info.in_flight} in flight, "
+            echo(f"ListenBrainz listen count: {info.listen_count}")
+    echo(f"listens go to: {', '.join(info.targets)}")
+    echo(f"ledger: {info.accepted} sent, {info.pending} pending, {info.in_flight} in flight, "
                f"{info.refused} refused")
     if info.comparison is not None:
         c = info.comparison
-        click.echo(f"archive: {c['archive']} listens; ListenBrainz lacks {c['missing_on_listenbrainz']} of them "
+        echo(f"archive: {c['archive']} listens; ListenBrainz lacks {c['missing_on_listenbrainz']} of them "
                    f"and holds {c['only_on_listenbrainz']} the archive lacks in that time "
                    f"({plural(c['requests'], 'request')})")
     if info.problem:
-        click.echo(info.problem, err=True)
+        echo(info.problem, err=True)
     return info.exit_status
 
 
@@ -101,7 +101,7 @@ def listenbrainz_logout(app: App) -> None:
     Example:
       python main.py listenbrainz logout
     """
-    click.echo("signed out of ListenBrainz" if app.listenbrainz_tokens.clear() else "was not signed in to ListenBrainz")
+    echo("signed out of ListenBrainz" if app.listenbrainz_tokens.clear() else "was not signed in to ListenBrainz")
 
 
 @listenbrainz.command("import-history")
@@ -134,7 +134,7 @@ def listenbrainz_import_history(app: App, from_start: bool, as_json: bool) -> Ex
         if bar is not None and done:
             bar.update(done)
         elif plain and done:
-            click.echo(f"resuming after {done} of {total} listens")
+            echo(f"resuming after {done} of {total} listens")
 
     def on_progress(count: int) -> None:
         if bar is not None:
@@ -149,10 +149,10 @@ def listenbrainz_import_history(app: App, from_start: bool, as_json: bool) -> Ex
         emit_json(result.to_json())
     else:
         for line in result.refusals:
-            click.echo(f"  refused  {line}")
-        click.echo(f"{result.sent} sent, {result.already} already there, {result.refused} refused "
+            echo(f"  refused  {line}")
+        echo(f"{result.sent} sent, {result.already} already there, {result.refused} refused "
                    f"(of {result.total} in the archive); {plural(result.requests, 'request')} to ListenBrainz, "
                    f"{result.reads} of them reads")
     if result.stopped is not None:
-        click.echo(f"error: {result.stopped}; run it again to go on from there", err=True)
+        echo(f"error: {result.stopped}; run it again to go on from there", err=True)
     return result.exit_status

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import shutil
@@ -40,7 +39,7 @@ from scrobble.planner import PlanOptions
 from scrobble.send import find_record
 from scrobble.timeparse import local_clock, local_time
 
-from cli.output import plural
+from cli.output import echo, json_text, plural, safe
 
 TICK_SECONDS = 1.0  # the status line is redrawn at most this often
 BAR_WIDTH = 24
@@ -136,12 +135,12 @@ class Display:
 
     def event(self, event: Event) -> None:
         if self.as_json:
-            click.echo(json.dumps(event.to_json(), ensure_ascii=False))
+            click.echo(json_text(event.to_json(), indent=None))
             return
         self.clear()
         line = describe(event)
         if line:
-            click.echo(line, err=isinstance(event, Problem))
+            echo(line, err=isinstance(event, Problem))
         self.redraw()
 
     def redraw(self) -> None:
@@ -149,7 +148,7 @@ class Display:
         if progress is None:
             return
         width = shutil.get_terminal_size().columns - 1
-        click.echo("\r\033[K" + status_line(progress)[:width], nl=False, err=True)
+        click.echo("\r\033[K" + safe(status_line(progress))[:width], nl=False, err=True)
         self.drawn = True
 
     def clear(self) -> None:

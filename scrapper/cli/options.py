@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from app import App
+from cli.output import safe
 from config import load_settings
 from scrobble.planner import MAX_SIDE_GAP, PlanOptions
 from scrobble.timeparse import parse_time
@@ -56,9 +57,10 @@ def add_global_params(command: click.Command) -> None:
 
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        message = safe(record.getMessage())  # log lines carry names from Last.fm too
         if record.levelno >= logging.WARNING:
-            return f"{record.levelname.lower()}: {record.getMessage()}"
-        return f"{record.name}: {record.getMessage()}"
+            return f"{record.levelname.lower()}: {message}"
+        return f"{record.name}: {message}"
 
 
 def _configure_logging(verbose: int) -> None:
@@ -173,8 +175,8 @@ def plan_options(func: F) -> F:
 def plan_options_of(now: float, opts: dict[str, Any]) -> PlanOptions:
     """The plan options from the parsed command line (times read against `now`)."""
     return PlanOptions(
-        finished_at=parse_time(opts["finished_at"], now) if opts.get("finished_at") else None,
-        started_at=parse_time(opts["started_at"], now) if opts.get("started_at") else None,
+        finished_at=parse_time(opts["finished_at"], now) if opts.get("finished_at") is not None else None,
+        started_at=parse_time(opts["started_at"], now) if opts.get("started_at") is not None else None,
         sides=opts.get("sides") or [],
         disc=opts.get("disc"),
         tracks=opts.get("tracks"),

@@ -9,7 +9,7 @@ import click
 from app import App
 from cli.group import AppGroup, error_line, logged_command
 from cli.options import json_option, medium_options, pass_app, targets_option, time_of_day_options, timing_options
-from cli.output import bars_shown, emit_json, log_stamp, plain_progress, plural, progress_bar
+from cli.output import bars_shown, echo, emit_json, log_stamp, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
 from scrobble.daily_cap import forget_learned_cap
@@ -100,9 +100,9 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
     choose_targets(app, to)
     now = app.clock()
     options = jobs.QueueOptions(
-        started_at=parse_time(started_at, now) if started_at else None,
-        finished_at=parse_time(finished_at, now) if finished_at else None,
-        at=parse_time(at, now) if at else None,
+        started_at=parse_time(started_at, now) if started_at is not None else None,
+        finished_at=parse_time(finished_at, now) if finished_at is not None else None,
+        at=parse_time(at, now) if at is not None else None,
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
         hours=parse_hours(hours) if hours else None, gap=parse_span(gap, MAX_GAP) if gap else None,
     )
@@ -112,16 +112,16 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         emit_json(result.to_json())
     else:
         for line in result.skipped:
-            click.echo(f"skipped {line}", err=True)
+            echo(f"skipped {line}", err=True)
         for line in result.errors:
-            click.echo(f"error: {line}", err=True)
+            echo(f"error: {line}", err=True)
             for candidate in result.candidates.get(line, []):
-                click.echo(f"  {candidate}", err=True)
+                echo(f"  {candidate}", err=True)
         if result.job:
-            click.echo(f"job {result.job.id}: {plural(result.albums, 'album')}, {plural(result.tracks, 'track')} queued "
+            echo(f"job {result.job.id}: {plural(result.albums, 'album')}, {plural(result.tracks, 'track')} queued "
                        f"({jobs.describe_job(result.job)})")
         else:
-            click.echo("nothing queued")
+            echo("nothing queued")
     return ExitStatus.ERROR if result.errors else ExitStatus.OK
 
 
@@ -164,7 +164,7 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
     Example:
       python main.py scrobble queue run -q
     """
-    seconds = parse_span(for_, MAX_RUN_SECONDS) if for_ else None
+    seconds = parse_span(for_, MAX_RUN_SECONDS) if for_ is not None else None
     choose_targets(app, to)
     plain = plain_progress(app.settings, as_json)
     # The total (what is due, within the cap) is counted only when a bar is drawn.
@@ -175,7 +175,7 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
         if bar is not None:
             bar.update(count)
         elif plain:
-            click.echo(f"{log_stamp(app.clock())} sent a batch of {count}")
+            echo(f"{log_stamp(app.clock())} sent a batch of {count}")
 
     try:
         result = run_queue(app, max_items, seconds, daily_cap, on_batch)
@@ -185,11 +185,11 @@ def queue_run(app: App, max_items: int | None, for_: str | None, daily_cap: int 
     if as_json:
         emit_json(result.to_json())
     elif not (app.settings.quiet and result.idle):
-        click.echo(_run_line(result, app.clock()))
+        echo(_run_line(result, app.clock()))
     if result.stopped:
-        click.echo(error_line(click.get_current_context(), str(result.stopped)), err=True)
+        echo(error_line(click.get_current_context(), str(result.stopped)), err=True)
     if result.listenbrainz is not None and result.listenbrainz.stopped:
-        click.echo(error_line(click.get_current_context(), str(result.listenbrainz.stopped)), err=True)
+        echo(error_line(click.get_current_context(), str(result.listenbrainz.stopped)), err=True)
     return result.exit_status
 
 
@@ -208,30 +208,30 @@ def queue_status_command(app: App, job: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(info.to_json())
         return
-    click.echo(f"daily cap {info.cap.value} ({info.cap.describe()}); sent in 24 h: {info.sent_24h}; "
+    echo(f"daily cap {info.cap.value} ({info.cap.describe()}); sent in 24 h: {info.sent_24h}; "
                f"left: {info.remaining_today}")
     if not info.jobs:
-        click.echo("no queue jobs")
+        echo("no queue jobs")
     for j in info.jobs:
         data = j.to_json()
-        click.echo(f"job {j.job.id} [{j.status}]: {plural(data['albums'], 'album')}, "
+        echo(f"job {j.job.id} [{j.status}]: {plural(data['albums'], 'album')}, "
                    f"{plural(data['tracks'], 'track')} — "
                    f"{data['accepted']} accepted, {data['ignored']} ignored, {data['pending']} pending, "
                    f"{data['in_flight']} in flight")
         if data["listenbrainz"]:
             lb = data["listenbrainz"]
-            click.echo(f"    ListenBrainz: {lb['accepted']} accepted, {lb['pending']} pending, "
+            echo(f"    ListenBrainz: {lb['accepted']} accepted, {lb['pending']} pending, "
                        f"{lb['in_flight']} in flight, {lb['refused']} refused")
         for reason, count in j.ignored_reasons.items():
-            click.echo(f"    ignored {count}: {reason}")
+            echo(f"    ignored {count}: {reason}")
         if j.waiting:
-            click.echo(f"    waiting: {j.waiting.replace('_', ' ')}"
+            echo(f"    waiting: {j.waiting.replace('_', ' ')}"
                        + (f" until {local_clock(j.next_send_at)}" if j.next_send_at else ""))
         for slug in j.too_long:
-            click.echo(f"    {slug}: longer than Last.fm's 14-day window; it cannot be sent (cancel the job "
+            echo(f"    {slug}: longer than Last.fm's 14-day window; it cannot be sent (cancel the job "
                        "or queue its sides apart)")
         if j.estimated_finish:
-            click.echo(f"    estimated finish: {local_clock(j.estimated_finish)}")
+            echo(f"    estimated finish: {local_clock(j.estimated_finish)}")
 
 
 @queue.command("list")
@@ -249,13 +249,13 @@ def queue_list(app: App, show_all: bool) -> None:
     shown = [j for j in info.jobs if show_all or not j.finished]
     hidden = len(info.jobs) - len(shown)
     if not shown:
-        click.echo("no queue jobs" if not info.jobs else "no queue jobs still sending")
+        echo("no queue jobs" if not info.jobs else "no queue jobs still sending")
     for j in shown:
         data = j.to_json()
-        click.echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} album{'s' if data['albums'] != 1 else ' '}  "
+        echo(f"{j.job.id:>4}  {j.status:<9} {local_clock(j.job.created_at)}  {data['albums']:>5} album{'s' if data['albums'] != 1 else ' '}  "
                    f"{data['accepted']:>6}/{data['tracks']} sent")
     if hidden:
-        click.echo(f"({plural(hidden, 'finished job')} not shown: --all lists them, `queue clear` clears them)",
+        echo(f"({plural(hidden, 'finished job')} not shown: --all lists them, `queue clear` clears them)",
                    err=True)
 
 
@@ -269,7 +269,7 @@ def queue_clear(app: App) -> None:
       python main.py scrobble queue clear
     """
     cleared = jobs.clear_finished(app)
-    click.echo(f"cleared {plural(len(cleared), 'finished job')}" + (f" ({', '.join(cleared)})" if cleared else ""))
+    echo(f"cleared {plural(len(cleared), 'finished job')}" + (f" ({', '.join(cleared)})" if cleared else ""))
 
 
 @queue.command("forget-cap")
@@ -286,14 +286,14 @@ def queue_forget_cap(app: App) -> None:
       python main.py scrobble queue forget-cap
     """
     forgotten = forget_learned_cap(app.ledger)
-    click.echo(f"forgot the learned daily cap of {forgotten}" if forgotten is not None
+    echo(f"forgot the learned daily cap of {forgotten}" if forgotten is not None
                else "no daily cap was learned")
 
 
 def _change(app: App, job: str, status: str) -> None:
     change = jobs.set_job_status(app, job, status)
     if change.finished:
-        click.echo(f"job {change.job.id} is finished (nothing left to send): left as it was")
+        echo(f"job {change.job.id} is finished (nothing left to send): left as it was")
         return
     extra = ""
     if status == CANCELLED:
@@ -302,7 +302,7 @@ def _change(app: App, job: str, status: str) -> None:
             extra += (f"; {change.in_flight} already on their way to Last.fm are settled by the run "
                       "sending them")
         extra += "; what was sent stays in the history)"
-    click.echo(f"job {change.job.id} {status}{extra}")
+    echo(f"job {change.job.id} {status}{extra}")
 
 
 @queue.command("pause")

@@ -11,7 +11,7 @@ from cli.group import AppGroup
 from cli.listing import album_lines, media_column
 from cli.live import play_along
 from cli.options import json_option, pass_app, plan_options, plan_options_of, targets_option
-from cli.output import emit_json, plural, progress_bar
+from cli.output import echo, emit_json, plural, progress_bar
 from collection.duration_format import format_duration
 from errors import ExitStatus
 from scrobble import send
@@ -35,38 +35,38 @@ def scrobble() -> None:
 
 def render_plan(plan: Plan) -> None:
     total = plan.finished_at - plan.started_at
-    click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
-    click.echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
+    echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]")
+    echo(f"{plural(len(plan.scrobbles), 'track')}, {format_duration(total)}, "
                f"{local_clock(plan.started_at)} → {local_time(plan.finished_at)}")
     places = media_column([(s.medium, s.disc) for s in plan.scrobbles])
     starts = album_lines([s.album for s in plan.scrobbles], plan.album)
     for s, place, start in zip(plan.scrobbles, places, starts):
         if start:
-            click.echo(start)
+            echo(start)
         artist = f"{s.artist} — " if s.artist != plan.album_artist else ""
-        click.echo(f"{s.track_number:>3}  {s.position:<6} {place}{local_time(s.timestamp)}  "
+        echo(f"{s.track_number:>3}  {s.position:<6} {place}{local_time(s.timestamp)}  "
                    f"{format_duration(s.duration):>7}  {s.duration_source:<8} {artist}{s.track}")
     for title, reason in plan.skipped:
-        click.echo(f"  left out: {title} ({reason})")
+        echo(f"  left out: {title} ({reason})")
     untimed = sum(1 for s in plan.scrobbles if s.duration_source == "default")
     if untimed:
-        click.echo(f"  {plural(untimed, 'track')} without a known length: 3:00 each (default)")
+        echo(f"  {plural(untimed, 'track')} without a known length: 3:00 each (default)")
 
 
 def _entry_line(e: Entry) -> None:
     line = f"{local_time(e.timestamp)}  {e.artist} — {e.track}"
     if e.status == NOT_FOR_LASTFM:
-        click.echo(_listenbrainz_line(e, line))
+        echo(_listenbrainz_line(e, line))
     elif e.status == ACCEPTED:
         fixes = ", ".join(f"{k} → {v}" for k, v in e.corrections.items())
-        click.echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
+        echo(f"  accepted  {line}" + (f"  (Last.fm corrected {fixes})" if fixes else ""))
     elif e.status == IGNORED:
-        click.echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
+        echo(f"  IGNORED   {line}: {e.to_json()['reason']}")
     elif e.status == FAILED:
-        click.echo(f"  FAILED    {line}: {e.message}")
+        echo(f"  FAILED    {line}: {e.message}")
     else:
         why = "daily limit reached" if e.deferred else "kept for the next run"
-        click.echo(f"  waiting   {line}: {why}")
+        echo(f"  waiting   {line}: {why}")
 
 
 def render_result(result: SendResult, as_json: bool) -> ExitStatus:
@@ -74,10 +74,10 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
         emit_json(result.to_json())
     else:
         for s in result.already:
-            click.echo(f"  already   {s.artist} — {s.track} ({local_clock(s.timestamp)}): in the ledger, "
+            echo(f"  already   {s.artist} — {s.track} ({local_clock(s.timestamp)}): in the ledger, "
                        "not sent again")
         if result.kept:
-            click.echo(f"  this listening was recorded before and not yet sent: sending its {result.kept} "
+            echo(f"  this listening was recorded before and not yet sent: sending its {result.kept} "
                        "scrobbles, not a second copy")
         for e in result.scrobbles:
             _entry_line(e)
@@ -88,15 +88,15 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
         if result.reconciled:
             summary += f" ({result.reconciled} confirmed on Last.fm after an unanswered send)"
         if (result.scrobbles or not result.refused) and LASTFM in result.targets:
-            click.echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
+            echo(summary + f"; {plural(result.requests, 'request')} to Last.fm")
         if result.leftovers:
             left = data["leftovers"]
-            click.echo(f"also sent what earlier commands left: {left['accepted']} accepted, {left['ignored']} "
+            echo(f"also sent what earlier commands left: {left['accepted']} accepted, {left['ignored']} "
                        f"ignored" + (f", {left['deferred']} kept for later" if left["deferred"] else ""))
             for e in result.leftovers:
                 _entry_line(e)
             if not result.scrobbles and result.refused and LASTFM in result.targets:
-                click.echo(f"{plural(result.requests, 'request')} to Last.fm")
+                echo(f"{plural(result.requests, 'request')} to Last.fm")
         lb = result.listenbrainz
         if lb is not None:
             waiting = len(result.on_listenbrainz(PENDING, IN_FLIGHT))
@@ -105,15 +105,15 @@ def render_result(result: SendResult, as_json: bool) -> ExitStatus:
                 line += f", {waiting} kept for later"
             if lb.reconciled:
                 line += f" ({len(lb.reconciled)} confirmed there after an unanswered send)"
-            click.echo(line + f"; {plural(lb.requests, 'request')} to ListenBrainz")
+            echo(line + f"; {plural(lb.requests, 'request')} to ListenBrainz")
             for e in result.on_listenbrainz(REFUSED):
                 if e.status != NOT_FOR_LASTFM:
-                    click.echo(f"  ListenBrainz REFUSED {e.artist} — {e.track}: "
+                    echo(f"  ListenBrainz REFUSED {e.artist} — {e.track}: "
                                f"{e.targets[LISTENBRAINZ].get('message', '')}")
     lb_stopped = result.listenbrainz.stopped if result.listenbrainz is not None else None
     for problem in (result.stopped, lb_stopped, result.refused):
         if problem is not None:
-            click.echo(f"error: {problem}", err=True)
+            echo(f"error: {problem}", err=True)
     return result.exit_status
 
 
@@ -185,14 +185,14 @@ def scrobble_album(app: App, album: str | None, lastfm: tuple[str, str] | None, 
             emit_json(plan.to_json())
         else:
             render_plan(plan)
-            click.echo("dry run: nothing sent")
+            echo("dry run: nothing sent")
         return ExitStatus.OK
     bar = None
 
     def announce(plan: Plan) -> None:
         nonlocal bar
         if not as_json:
-            click.echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
+            echo(f"{plan.album_artist} — {plan.album}  [{plan.slug}]: {plural(len(plan.scrobbles), 'track')}, "
                        f"{local_clock(plan.started_at)} → {local_time(plan.finished_at)}")
         bar = progress_bar(app.settings, len(plan.scrobbles), "scrobble", as_json, label="scrobble")
 
@@ -226,7 +226,7 @@ def scrobble_track(app: App, artist: str, title: str, album: str, album_artist: 
       python main.py scrobble track --artist Rush --track "Closer To The Heart" --at "5m ago"
       python main.py scrobble track --artist Rush --track Xanadu --now-playing
     """
-    seconds = parse_span(duration, send.MAX_TRACK_SECONDS) if duration else 180
+    seconds = parse_span(duration, send.MAX_TRACK_SECONDS) if duration is not None else 180
     choose_targets(app, to)
     if now_playing:
         shown = send.now_playing(app, artist, title, album, album_artist, seconds)
@@ -234,15 +234,15 @@ def scrobble_track(app: App, artist: str, title: str, album: str, album_artist: 
         if as_json:
             emit_json(shown.to_json())
         elif answer is not None and answer.accepted:
-            click.echo(f"now playing on Last.fm: {artist} — {title}")
+            echo(f"now playing on Last.fm: {artist} — {title}")
         elif answer is not None:
-            click.echo(f"Last.fm ignored it: {answer.reason}")
+            echo(f"Last.fm ignored it: {answer.reason}")
         if not as_json and shown.listenbrainz == "ok":
-            click.echo(f"now playing on ListenBrainz: {artist} — {title}")
+            echo(f"now playing on ListenBrainz: {artist} — {title}")
         elif shown.listenbrainz is not None:
-            click.echo(f"error: {shown.listenbrainz}", err=True)
+            echo(f"error: {shown.listenbrainz}", err=True)
         return shown.exit_status
-    started = parse_time(at, app.clock()) if at else None
+    started = parse_time(at, app.clock()) if at is not None else None
     return render_result(send.scrobble_track(app, artist, title, album, album_artist, started, seconds, force),
                          as_json)
 
@@ -263,11 +263,11 @@ def scrobble_history(app: App, limit: int, as_json: bool) -> None:
         emit_json([e.to_json() for e in entries])
         return
     if not entries:
-        click.echo("the ledger is empty")
+        echo("the ledger is empty")
     for e in entries:
         when = local_clock(e.timestamp) if e.timed else f"{'not yet timed':<25}"
         reason = f" ({e.to_json()['reason']})" if e.status == IGNORED else ""
         job = f"  [queue job {e.job}]" if e.job else ""
         there = e.target_status(LISTENBRAINZ)
         elsewhere = f"  [ListenBrainz: {there}]" if there else ""
-        click.echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}{elsewhere}")
+        echo(f"{when}  {e.status:<9} {e.artist} — {e.track}{reason}{job}{elsewhere}")

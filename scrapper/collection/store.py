@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from errors import CollectionError
+from statefiles import storage_problem, write_failed
 
 _NON_ASCII_ESCAPE = re.compile(rb"\\u00[89a-fA-F][0-9a-fA-F]|\\u0[1-9a-fA-F][0-9a-fA-F]{2}|\\u[1-9a-fA-F][0-9a-fA-F]{3}")
 _SLUG = re.compile(r"^[^/\\\x00]+$")
@@ -110,7 +111,13 @@ def write_json(path: Path, data: object, fmt: JsonFormat) -> bool:
             return False
     except FileNotFoundError:
         pass
-    atomic_write(path, content)
+    try:
+        atomic_write(path, content)
+    except OSError as exc:
+        if storage_problem(exc):  # a full disk stops the command; the file is left as it was
+            raise write_failed(path, exc) from None
+        raise CollectionError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__}); "
+                              "the file is left as it was") from None
     return True
 
 

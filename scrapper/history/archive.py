@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from collection.matching import Matcher
 from collection.names import album_key
 from collection.store import Store, entry_slug
 from errors import CollectionError, RussfmError, StateError
-from statefiles import private_file
+from statefiles import cannot_open, private_file, storage_problem, write_failed
 
 ARCHIVE_FILE = "archive.sqlite"
 SCHEMA_VERSION = 1
@@ -78,11 +79,13 @@ def index_stamp(store: Store) -> str:
 
 @dataclass
 class Window:
-    """One copy of user.getRecentTracks pages between fixed bounds, resumable page by page.
+    """One copy of user.getRecentTracks between fixed bounds, walked back in time and resumable page by page.
 
-    `end` is fixed when the copy begins, so scrobbles arriving meanwhile do
-    not shift the pages; `bound` caps the pages at what the first page's
-    total implied, plus two for late arrivals inside the window.
+    `end` is fixed when the copy begins. Each request asks for the newest
+    page of [start, to], and `to` moves down to the oldest time the last
+    page held: scrobbles stored meanwhile with older times (the queue lays
+    albums into the past) cannot shift pages still to be read, and the copy
+    ends on a page that is not full, whatever totals were claimed before.
     """
 
     user: str
@@ -92,7 +95,13 @@ class Window:
     generation: int
     whole: bool  # a whole-history copy: rows it did not see are dropped when it ends
     pages_done: int = 0
-    bound: int | None = None
+    bound: int | None = None  # unused: kept so that a copy interrupted by an older version still resumes
+    to: int | None = None  # the upper bound of the next request (None: `end`)
+    page: int = 1  # the page of [start, to] asked next (above 1 only when one second holds a full page)
+
+    @property
+    def upper(self) -> int:
+        return self.end if self.to is None else self.to
 
 
 class Archive:
@@ -105,7 +114,7 @@ class Archive:
         try:
             self._sql = sqlite3.connect(path, timeout=BUSY_SECONDS)
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path} cannot be opened ({exc})") from None
+            raise cannot_open(path, exc) from None
         try:
             self._open(create)
         except BaseException:
@@ -122,12 +131,12 @@ class Archive:
             if fresh and not create:
                 raise NoArchive(NO_ARCHIVE)
             if fresh:
-                with self._sql:
+                with self._writing():
                     self._sql.executescript(f"BEGIN IMMEDIATE; {SCHEMA}")
                     self._set_meta(VERSION, SCHEMA_VERSION)
             version = self.meta(VERSION)
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path} cannot be used ({exc}); move it aside and run `lastfm sync`") from None
+            raise self._failed(exc) from None
         if version != SCHEMA_VERSION:
             raise StateError(f"{self.path} has archive schema {version!r}, this tool reads {SCHEMA_VERSION}; "
                              "move it aside and run `lastfm sync`")
@@ -160,6 +169,20 @@ class Archive:
 
     def close(self) -> None:
         self._sql.close()
+
+    def _failed(self, exc: sqlite3.DatabaseError) -> StateError:
+        if storage_problem(exc):
+            return write_failed(self.path, exc)
+        return StateError(f"{self.path} cannot be used ({exc}); move it aside and run `lastfm sync`")
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction: committed at the end, or rolled back, the file left as it was, and said in one line."""
+        try:
+            with self._sql:
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise self._failed(exc) from None
 
     def __enter__(self) -> Archive:
         return self
@@ -209,7 +232,7 @@ class Archive:
         """A new copy; a whole-history one takes a new generation, so that its sweep keeps only what it saw."""
         generation = int(self.meta(GENERATION, 0)) + (1 if whole else 0)
         window = Window(user, start, end, began, generation, whole)
-        with self._sql:
+        with self._writing():
             self._set_meta(WINDOW, asdict(window))
             self._set_meta(GENERATION, generation)
         return window
@@ -220,11 +243,13 @@ class Archive:
             self._groups = {(a, b, m): int(i) for a, b, m, i in rows}
         return self._groups
 
-    def add_page(self, window: Window, page: int, plays: list[dict], matcher: Matcher) -> int:
-        """Store one page and the progress that names it, in one transaction; returns the new scrobbles."""
+    def add_page(self, window: Window, plays: list[dict], matcher: Matcher, to: int, page: int) -> int:
+        """Store one page and where the copy goes on (`to`, `page`), in one transaction; returns the new
+        scrobbles."""
+        done = window.pages_done + 1
         groups = self._group_ids()
         try:
-            with self._sql:
+            with self._writing():
                 rows = []
                 for play in plays:
                     group = (play["artist"], play["album"], play["album_mbid"])
@@ -246,18 +271,18 @@ class Archive:
                         "UPDATE scrobbles SET seen = ?, album_id = ? WHERE timestamp = ? AND artist = ? "
                         "AND track = ? AND album = ? AND seen < ?",
                         [(window.generation, row[4], *row[:4], window.generation) for row in rows])
-                self._set_meta(WINDOW, {**asdict(window), "pages_done": page})
-                if window.whole and page == 1:
+                self._set_meta(WINDOW, {**asdict(window), "pages_done": done, "to": to, "page": page})
+                if window.whole and done == 1:
                     self._set_meta(USER, window.user)  # the archive is this user's from its first row on
         except BaseException:
             self._groups = None  # album rows of the rolled-back page are gone
             raise
-        window.pages_done = page
+        window.pages_done, window.to, window.page = done, to, page
         return added
 
     def finish(self, window: Window) -> None:
         """The copy is done: a whole-history copy drops what it did not see (deleted on Last.fm)."""
-        with self._sql:
+        with self._writing():
             if window.whole:
                 self._sql.execute("DELETE FROM scrobbles WHERE seen < ? AND timestamp <= ?",
                                   (window.generation, window.end))
@@ -292,7 +317,7 @@ class Archive:
             now = matcher.slug_of({"artist": artist, "album": album, "album_mbid": mbid})
             if now != slug:
                 changed.append((now, group))
-        with self._sql:
+        with self._writing():
             self._sql.execute("DELETE FROM collection_keys")
             self._sql.executemany("INSERT INTO collection_keys (kind, value, slug) VALUES (?, ?, ?)",
                                   [(KEY, k, s) for k, s in matcher.by_key.items()]
@@ -391,9 +416,13 @@ def index_records(store: Store) -> list[tuple[str, str, str]]:
 
 
 def collection_matcher(state_dir: Path, store: Store) -> Matcher:
-    """The archive's saved matcher (matched again if the collection index changed), else one built now."""
-    archive = Archive.existing(state_dir)
-    if archive is None:
+    """The archive's saved matcher (matched again if the collection index changed), else one built now: a
+    command that only matches names to records is not stopped by an archive it cannot use."""
+    try:
+        archive = Archive.existing(state_dir)
+        if archive is None:
+            return Matcher.from_store(store)
+        with archive:
+            return archive.matcher(store)
+    except StateError:
         return Matcher.from_store(store)
-    with archive:
-        return archive.matcher(store)

@@ -1,24 +1,28 @@
 """`lastfm sync`: the user's scrobbles copied into the archive, page by page, resumable, with few requests.
 
 Each copy is a window of user.getRecentTracks with its upper bound fixed when
-it begins, walked newest page first, each page committed with the number of
-pages done; a killed or failed copy resumes at the next page. The first copy
-is the whole history; later ones reach back one day before the newest
-scrobble held (late arrivals from players that cache), or further, to the
-oldest scrobble this tool sent since the last sync (the queue fills the past
-13½ days).
+it begins, walked back in time: every request is the newest page up to the
+oldest time the previous page held, so scrobbles stored meanwhile with older
+times cannot shift what is still to be read, and the copy ends on a page
+that is not full. Each page is committed with where the copy goes on; a
+killed or failed copy resumes there. The first copy is the whole history;
+later ones reach back one day before the newest scrobble held (late arrivals
+from players that cache), or further, to the oldest scrobble this tool sent,
+confirmed or had in flight since the last sync began (the queue fills the
+past 13½ days).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app import App
 from collection.matching import Matcher
-from errors import ConfigError, ExitStatus, LastfmNotFound, LastfmTemporary, PrivateProfile, RussfmError
+from errors import (
+    ConfigError, ExitStatus, LastfmError, LastfmNotFound, LastfmTemporary, PrivateProfile, RussfmError,
+)
 from history.archive import Archive, Window
 from history.periods import DAY
 from lastfm.responses import Page
@@ -29,7 +33,9 @@ if TYPE_CHECKING:  # the client pulls in pylast: loaded only when a request is m
     from lastfm.client import LastFM
 
 PAGE_SIZE = 200  # the largest page user.getRecentTracks gives
-SLACK_PAGES = 2  # pages a window may grow by while it is copied (late arrivals inside it)
+# Pages read at one upper bound when a full page does not move it back in time (a full page of scrobbles
+# within two seconds); more than this and Last.fm is not answering for the window asked.
+PAGES_AT_ONE_BOUND = 50
 SYNC_LOCK = "sync.lock"
 Progress = Callable[[int, int], None]  # (pages of this window done, pages it should have)
 
@@ -101,16 +107,20 @@ def _sync(app: App, archive: Archive, client: LastFM, user: str, matcher: Matche
         raise ConfigError(f"the archive holds {owner}'s scrobbles, not {user}'s: "
                           f"`lastfm sync --full` replaces them with {user}'s")
     result.resumed = window is not None
+    if window is not None and window.to is None:
+        window.page = window.pages_done + 1  # left by an older version, which walked numbered pages
     if window is None:
         whole = full or not archive.complete
         now = app.clock()
         window = archive.begin(user, None if whole else _incremental_start(app, archive), int(now), now, whole)
+    first = window
     _copy(client, archive, window, matcher, result, on_page)
     if window.whole or result.resumed:
         # Up to now: what arrived while the whole history was copied, or since the copy was interrupted
-        # (then with the usual day of overlap, as time has passed).
+        # (then with the usual day of overlap, as time has passed), and what this tool sent meanwhile.
         start = window.end - (DAY if result.resumed else 0)
-        reach = _ledger_reach(app, archive.synced_at)
+        since = [t for t in (archive.synced_at, first.began) if t is not None]
+        reach = _ledger_reach(app, min(since))
         now = app.clock()
         catch_up = archive.begin(user, min(start, reach) if reach is not None else start, int(now), now, False)
         _copy(client, archive, catch_up, matcher, result, on_page)
@@ -126,28 +136,37 @@ def _incremental_start(app: App, archive: Archive) -> int | None:
 
 
 def _ledger_reach(app: App, since: float | None) -> int | None:
-    """The oldest timestamp of the scrobbles this tool had accepted since `since` (queued albums lie up to
-    13½ days back), or None."""
-    return None if since is None else app.ledger.earliest_accepted_since(since)
+    """The oldest time among the scrobbles this tool sent, had confirmed or still has in flight since
+    `since` (queued albums lie up to 13½ days back), or None."""
+    return None if since is None else app.ledger.earliest_sent_since(since)
 
 
 def _copy(client: LastFM, archive: Archive, window: Window, matcher: Matcher, result: SyncResult,
           on_page: Progress | None) -> None:
-    """Walk the window's pages from the first not done; each page is committed before the next is asked."""
-    page = window.pages_done + 1
+    """Walk the window back in time from where it stands; each page is committed before the next is asked.
+
+    A full page moves the bound to one second past its oldest scrobble (whether Last.fm's `to` counts
+    its own second is not known: the second is read again, and the archive keeps one of each)."""
     while True:
-        found = recent_page(client, window.user, page, PAGE_SIZE, window.start, window.end)
-        # The claimed page count is never trusted beyond what the total implies, nor the window's bound.
-        implied = math.ceil(found.total / PAGE_SIZE) if found.total is not None else found.total_pages
-        if window.bound is None:
-            window.bound = implied + SLACK_PAGES
-        last = min(found.total_pages, implied, window.bound)
-        result.new += archive.add_page(window, page, found.items, matcher)
+        upper = window.upper
+        found = recent_page(client, window.user, window.page, PAGE_SIZE, window.start, upper)
+        full = len(found.items) + found.refused >= PAGE_SIZE
+        oldest = min((play["timestamp"] for play in found.items), default=None)
+        if full and oldest is not None and oldest + 1 < upper:
+            to, page = oldest + 1, 1
+        else:
+            to, page = upper, window.page + 1
+        if full and page > PAGES_AT_ONE_BOUND:
+            raise LastfmError(f"user.getRecentTracks: Last.fm keeps giving full pages without going back in "
+                              f"time before {iso_utc(upper)}; what was copied is kept, and `lastfm sync` resumes",
+                              method="user.getRecentTracks")
+        result.new += archive.add_page(window, found.items, matcher, to, page)
         result.pages += 1
         result.refused += found.refused
         if on_page:
-            on_page(page, max(last, page))
-        if page >= last or not (found.items or found.refused):
+            # The pages this window should still have, as the total of the page just read tells.
+            left = -(-(found.total or 0) // PAGE_SIZE) if full else 1
+            on_page(window.pages_done, window.pages_done + max(left - 1, 0))
+        if not full:
             break
-        page += 1
     archive.finish(window)

@@ -41,6 +41,7 @@ REQUESTS_PER_SECOND = 5
 THROTTLE_WINDOW = 1.0
 SECRET_PARAMS = {"sk", "api_sig", "password", "authToken", "token"}
 TEMPORARY_CODES = {8, 11, 16, 29}
+MAX_CODE_DIGITS = 3  # Last.fm's error codes run from 2 to 29; a longer one is not a code
 NOT_SENT_ERRORS = ("ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol")
 # The largest real answers (1,000 top albums, 200 recent tracks) are well under a megabyte.
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
@@ -126,13 +127,20 @@ def _scrub(text: str, secrets: list[str]) -> str:
 def translate(exc: BaseException, method: str, secrets: list[str], write: bool = False) -> RussfmError:
     """pylast's many failure shapes (str or int status, bare IndexError…) as the project's errors."""
     if isinstance(exc, pylast.WSError):
-        status = str(exc.status)
         details = _scrub(str(exc.details or ""), secrets)
-        if status.isdigit() and int(status) >= 500:
-            msg = f"{method}: Last.fm answered HTTP {status}"
+        if isinstance(exc.status, int):  # pylast's own: an HTTP 5xx status without an answer from the API
+            msg = f"{method}: Last.fm answered HTTP {exc.status}"
             return OutcomeUnknown(msg, method=method) if write else LastfmTemporary(msg, method=method)
-        code = int(status) if status.isdigit() else None
-        message = f"{method}: Last.fm error {code}: {details}"
+        status = str(exc.status or "").strip()
+        code = int(status) if status.isdigit() and len(status) <= MAX_CODE_DIGITS else None
+        if code is None:
+            # An <error> without a code, or with one no API error has: Last.fm refused, for a reason it
+            # did not give in a form this tool knows.
+            shown = status[:12] + ("…" if len(status) > 12 else "")
+            what = "without an error code" if not status else f"with an error code that does not exist ({shown!r})"
+            return LastfmError(f"{method}: Last.fm refused the request {what}: {details or 'no reason given'}",
+                               None, method)
+        message = f"{method}: Last.fm error {code}: {details or 'no reason given'}"
         if code == 9:
             return SessionInvalid(
                 "Last.fm no longer accepts the saved session (it was revoked or has expired); "

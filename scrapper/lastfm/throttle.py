@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from statefiles import FILE_MODE, private_file
+from errors import StateError
+from statefiles import FILE_MODE, private_file, write_failed
 
 THROTTLE_FILE = "requests.times"
 ABANDONED = 120.0  # a request unanswered this long is given up, whatever its process
@@ -98,14 +99,20 @@ class Throttle:
             return times, 0.0
 
         with self._thread_lock:
-            self._update(finish)
+            try:
+                self._update(finish)
+            except StateError:
+                pass  # the place is freed when this process ends, as a killed process's is
 
     def _update(self, change: Callable[[list[Record]], tuple[list[Record], float]]) -> float:
         """Apply `change` to the recorded times (in the shared file under its lock); the pause it asks for."""
         if self.path is None:
             self._local, pause = change(self._local)
             return pause
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as exc:
+            raise write_failed(self.path, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held for microseconds: a read and a write
             raw = os.pread(fd, 4096, 0)
@@ -115,8 +122,13 @@ class Throttle:
                 times = []  # a damaged record only costs one window of caution
             kept, pause = change(times)
             if pause <= 0:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, json.dumps(kept).encode(), 0)
+                # Written over the old record, then cut to length: the block the file already has takes it,
+                # so a full disk does not leave the record empty.
+                data = json.dumps(kept).encode()
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
             return pause
+        except OSError as exc:
+            raise write_failed(self.path, exc) from None
         finally:
             os.close(fd)

@@ -1,10 +1,14 @@
-"""The ledger: every scrobble and its state, in sqlitedict tables shared by every process, read fresh on each use.
+"""The ledger: every scrobble and its state, in sqlite tables shared by every process, read fresh on each use.
 
-Rows are sqlitedict values (JSON) in the `scrobbles`, `jobs` and `meta`
-tables of ledger.sqlite. Queries go through sqlite3 and expression indexes
-over those JSON values, so no process ever works from a copy read earlier.
-Every change is a read-modify-write done while holding the ledger lock and
-committed before the lock is released; the ledger never touches the network.
+Rows are JSON values by key in the `scrobbles`, `jobs` and `meta` tables of
+ledger.sqlite (sqlitedict's layout, which earlier versions wrote through
+sqlitedict; its commit thread hangs for ever when the disk is full, so
+writes go through sqlite3 and fail in one line instead). Queries use
+expression indexes over those JSON values, so no process ever works from a
+copy read earlier. Every change is a read-modify-write done while holding
+the ledger lock and committed before the lock is released; a write that
+fails leaves the file as the last commit left it. The ledger never touches
+the network.
 """
 
 from __future__ import annotations
@@ -20,14 +24,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from sqlitedict import SqliteDict
-
 from errors import StateError
 from scrobble.rows import (  # noqa: F401 - the states are read from here by the rest of the scrobbling code
     ACCEPTED, ACTIVE, ADDING, CANCELLED, FAILED, IGNORED, IN_FLIGHT, LIVE, NOT_FOR_LASTFM, PAUSED, PENDING, Entry,
     Job, entry_from_row, identity,
 )
-from statefiles import file_lock, private_file
+from statefiles import cannot_open, file_lock, private_file, storage_problem, write_failed
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_LOCK = "ledger.lock"
@@ -36,6 +38,7 @@ LOCK_WAIT_SECONDS = 60.0  # writes are short; this only guards against a stuck p
 MAX_TRACK_SECONDS = 24 * 3600  # bounds the search for listens that reach into a time span
 SESSIONS = "live_sessions"  # meta key: play-along sessions running now and the time they hold, by session id
 HOLD_AHEAD = 60  # a running session holds at least until a minute from now, however long it pauses
+IN_FLIGHT_REACH = 3600  # how long before a sync a batch still in flight may have been sent and stored late
 
 # Columns computed from the JSON of each row (virtual, so sqlitedict's own rows stay as they are),
 # and indexes over them that answer the queries below without reading the rows themselves.
@@ -50,10 +53,6 @@ INDEXES = {
     "ledger_lb": "lb, job, ts",
 }
 TARGET_COLUMNS = {"listenbrainz": "lb"}  # each other service's state, as a column of its own
-
-
-def _decode(value: str | bytes) -> Any:
-    return json.loads(value)
 
 
 def _session_shape(s: dict[str, Any]) -> bool:
@@ -84,28 +83,26 @@ class Ledger:
         self.state_dir = Path(state_dir)
         self.path = private_file(self.state_dir / LEDGER_FILE)
         self._lock_depth = 0
+        self._atomic = 0
         try:
             self._sql = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS)
+        except sqlite3.DatabaseError as exc:
+            raise cannot_open(self.path, exc) from None
+        try:
             self._sql.execute("PRAGMA journal_mode=WAL")
-            for table in TABLES:  # sqlitedict's own table shape, so that reads need no sqlitedict thread
+            # A power cut must not take a committed step back.
+            self._sql.execute("PRAGMA synchronous=FULL")
+            for table in TABLES:  # sqlitedict's table shape
                 self._sql.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (key TEXT PRIMARY KEY, value BLOB)')
             self._add_columns()
             for name, columns in INDEXES.items():
                 self._sql.execute(f"CREATE INDEX IF NOT EXISTS {name} ON scrobbles({columns})")
             self._sql.commit()
         except sqlite3.DatabaseError as exc:
+            self._sql.close()
+            if storage_problem(exc):
+                raise write_failed(self.path, exc) from None
             raise StateError(f"{self.path} cannot be used ({exc}); move it aside to start afresh") from None
-        self._tables: dict[str, SqliteDict] = {}
-
-    def _table(self, name: str) -> SqliteDict:
-        """The sqlitedict a write goes through, opened on the first write."""
-        if name not in self._tables:
-            db = SqliteDict(str(self.path), tablename=name, autocommit=False, journal_mode="WAL",
-                            encode=json.dumps, decode=_decode, outer_stack=False)
-            # sqlitedict turns fsync off; a power cut must not take a committed step back.
-            db.conn.execute("PRAGMA synchronous=FULL")
-            self._tables[name] = db
-        return self._tables[name]
 
     def _add_columns(self) -> None:
         have = {row[1] for row in self._sql.execute("PRAGMA table_xinfo(scrobbles)")}
@@ -120,8 +117,6 @@ class Ledger:
                     raise
 
     def close(self) -> None:
-        for db in self._tables.values():
-            db.close()
         self._sql.close()
 
     def __enter__(self) -> Ledger:
@@ -152,6 +147,46 @@ class Ledger:
     def _require_lock(self) -> None:
         if not self._lock_depth:
             raise RuntimeError("ledger writes need `with ledger.locked():`")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Several writes committed together, or not at all (a job and its scrobbles)."""
+        self._require_lock()
+        self._atomic += 1
+        try:
+            yield
+        except BaseException:
+            if self._atomic == 1:
+                self._sql.rollback()
+            raise
+        finally:
+            self._atomic -= 1
+        if not self._atomic:
+            self._commit()
+
+    def _commit(self) -> None:
+        try:
+            self._sql.commit()
+        except sqlite3.DatabaseError as exc:
+            self._sql.rollback()
+            raise write_failed(self.path, exc) from None
+
+    def _write(self, table: str, rows: dict[str, Any] | None = None, gone: Iterable[str] = ()) -> None:
+        """Replace these rows and delete those keys, committed at once (at the end of `atomic()` inside one)."""
+        self._require_lock()
+        try:
+            if rows:
+                self._sql.executemany(f'REPLACE INTO "{table}" (key, value) VALUES (?, ?)',
+                                      [(key, json.dumps(value)) for key, value in rows.items()])
+            doomed = [(key,) for key in gone]
+            if doomed:
+                self._sql.executemany(f'DELETE FROM "{table}" WHERE key = ?', doomed)
+        except sqlite3.DatabaseError as exc:
+            if not self._atomic:
+                self._sql.rollback()
+            raise write_failed(self.path, exc) from None
+        if not self._atomic:
+            self._commit()
 
     # --- reading --------------------------------------------------------------------------
     def _select(self, where: str, args: Iterable[Any] = (), order: str = "", limit: int | None = None) -> list[Entry]:
@@ -272,10 +307,15 @@ class Ledger:
                                 (start, end, ACCEPTED)).fetchone()
         return int(row[0])
 
-    def earliest_accepted_since(self, since: float) -> int | None:
-        """The oldest timestamp among scrobbles accepted since `since` (by when they were sent), or None."""
-        row = self._sql.execute(f"SELECT min({TS}) FROM scrobbles WHERE {STATUS} = ? AND {SENT} >= ? AND {TS} > 0",
-                                (ACCEPTED, since)).fetchone()
+    def earliest_sent_since(self, since: float) -> int | None:
+        """The oldest timestamp among scrobbles that may have reached Last.fm since `since`: those sent, or
+        confirmed, since then (a batch sent before and confirmed after counts), and those still in flight
+        that were sent up to an hour before (a request is stored within minutes if at all, so older ones
+        were there for whatever read their time after `since`)."""
+        row = self._sql.execute(
+            f"SELECT min({TS}) FROM scrobbles WHERE {TS} > 0 AND (({STATUS} = ? AND {SENT} >= ?) OR "
+            f"({STATUS} = ? AND ({SENT} >= ? OR json_extract(value, '$.updated_at') >= ?)))",
+            (IN_FLIGHT, since - IN_FLIGHT_REACH, ACCEPTED, since, since)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
     def latest(self, limit: int) -> list[Entry]:
@@ -390,9 +430,7 @@ class Ledger:
         for entry in entries:
             entry.updated_at = now
             rows[entry.id] = dict(vars(entry))  # flat fields: no need for asdict's deep copy
-        if rows:
-            self._table("scrobbles").update(rows)  # one executemany for the whole step
-            self._table("scrobbles").commit()
+        self._write("scrobbles", rows)  # one executemany for the whole step
 
     def _next_ids(self, count: int) -> list[str]:
         top = self._sql.execute("SELECT max(key) FROM scrobbles").fetchone()[0]
@@ -458,23 +496,13 @@ class Ledger:
 
     def remove(self, entries: list[Entry]) -> None:
         """Forget entries that never reached Last.fm (a queue job whose adding was interrupted)."""
-        self._require_lock()
-        db = self._table("scrobbles")
-        for e in entries:
-            del db[e.id]
-        db.commit()
+        self._write("scrobbles", gone=[e.id for e in entries])
 
     def save_job(self, job: Job) -> None:
-        self._require_lock()
-        jobs = self._table("jobs")
-        jobs[job.id] = asdict(job)
-        jobs.commit()
+        self._write("jobs", {job.id: asdict(job)})
 
     def delete_job(self, job_id: str) -> None:
-        self._require_lock()
-        jobs = self._table("jobs")
-        del jobs[job_id]
-        jobs.commit()
+        self._write("jobs", gone=[job_id])
 
     def next_job_id(self) -> str:
         self._require_lock()
@@ -488,11 +516,7 @@ class Ledger:
         self._put(entries)
 
     def set_meta(self, **values: Any) -> None:
-        self._require_lock()
-        meta = self._table("meta")
-        for key, value in values.items():
-            meta[key] = value
-        meta.commit()
+        self._write("meta", dict(values))
 
     # --- other services' states (one column each; Last.fm's is `status`) -----------------------------
     def _column(self, target: str) -> str:

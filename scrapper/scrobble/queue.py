@@ -149,16 +149,17 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
         job = Job(id=ledger.next_job_id(), created_at=now, status=ADDING, albums=[s for s, _, _ in chosen],
                   scheduled_at=options.at, timing="fixed" if fixed else "when sent",
                   hours=options.hours.to_list() if options.hours else None, gap=gap)
-        ledger.save_job(job)
         extra = target_fields(app.targets())
-        entries = ledger.add([{**row, **extra, "job": job.id} for _, rows, _ in chosen for row in rows])
-        # Albums whose every scrobble already stood (a fixed time given twice) hold nothing in this job.
-        job.albums = list(dict.fromkeys(e.slug for e in entries))
-        job.status = ACTIVE
-        if job.albums:
+        with ledger.atomic():  # the job and its scrobbles, or nothing (a write that fails leaves no trace)
             ledger.save_job(job)
-        else:
-            ledger.delete_job(job.id)
+            entries = ledger.add([{**row, **extra, "job": job.id} for _, rows, _ in chosen for row in rows])
+            # Albums whose every scrobble already stood (a fixed time given twice) hold nothing in this job.
+            job.albums = list(dict.fromkeys(e.slug for e in entries))
+            job.status = ACTIVE
+            if job.albums:
+                ledger.save_job(job)
+            else:
+                ledger.delete_job(job.id)
     if job.albums:
         result.job, result.albums, result.tracks = job, len(job.albums), len(entries)
     return result

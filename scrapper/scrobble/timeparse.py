@@ -57,6 +57,8 @@ def parse_time(text: str, now: float) -> int:
 
 def _parse_time(text: str, now: float) -> int:
     value = text.strip().lower()
+    if not value:  # an unset variable in a script: never taken for now
+        raise UsageError("an empty time: give one such as 2026-11-25T21:30, 21:30, 45m ago or now")
     if len(value) > 60:
         raise UsageError(f"cannot read {text[:40]!r}… as a time")
     if value == "now":
