@@ -1,0 +1,145 @@
+"""Tracklist shapes at their edges: CD rows listed before the LP's sides, positions that name no medium in a
+set of several, sub-parts of suite parts, absurd positions, and box headings that are not albums or hold
+control characters; through the core and the command line."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from collection.tracklist import Position, heading_albums, parse_position
+from tests.test_record_shapes import BOX, KRAFTWERK, LP_CD, SHAPES, built, plan, rewritten, show
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUSSFM_STATE_DIR", str(tmp_path / "state"))
+
+
+def _cd_first(data: dict) -> None:
+    rows = data["tracklist"]
+    data["tracklist"] = [r for r in rows if r["position"][:1].isdigit()] + [
+        r for r in rows if not r["position"][:1].isdigit()]
+
+
+def test_cd_rows_before_the_sides_are_the_cd():
+    album = built(SHAPES, LP_CD, _cd_first)
+    assert album.playable("all")[0].position == "1"
+    vinyl = album.playable()
+    assert len(vinyl) == 11 and {t.medium for t in vinyl} == {"vinyl"}
+    cd = album.playable("cd")
+    assert [t.position for t in cd] == [str(n) for n in range(1, 12)] and {t.disc for t in cd} == {1}
+
+
+def test_cd_rows_before_the_sides_are_scrobbled_once(run_cli, tmp_path: Path):
+    data_dir = rewritten(tmp_path, SHAPES, LP_CD, _cd_first)
+    default = plan(run_cli, data_dir, LP_CD)
+    assert [s["position"] for s in default["scrobbles"]][:2] == ["A1", "A2"] and len(default["scrobbles"]) == 11
+    assert [t["medium"] for t in show(run_cli, data_dir, LP_CD, "--medium", "cd")["tracks"]] == ["cd"] * 11
+
+
+@pytest.mark.parametrize("odd", ["-", "0", "A4.I.a", "Hidden"])
+def test_a_position_that_names_no_medium_keeps_its_track_in_a_set_of_several(odd: str):
+    def change(data: dict) -> None:
+        next(r for r in data["tracklist"] if r["position"] == "A4")["position"] = odd
+    album = built(SHAPES, LP_CD, change)
+    vinyl = album.playable()
+    assert [t.title for t in vinyl] == [t.title for t in built(SHAPES, LP_CD).playable()]
+    assert (vinyl[3].position, vinyl[3].medium, vinyl[3].disc, vinyl[3].side) == (odd, "vinyl", 1, "A")
+    assert len(album.playable("all")) == 22
+
+
+def test_a_run_of_positions_that_name_no_medium_stays_apart():
+    """Several such rows in a row may be a medium the tool cannot read: they are not added to the LP's plan."""
+    def change(data: dict) -> None:
+        data["tracklist"] += [{**copy.deepcopy(data["tracklist"][0]), "position": f"Video {n}", "title": f"Clip {n}"}
+                              for n in (1, 2)]
+    album = built(SHAPES, LP_CD, change)
+    assert len(album.playable()) == 11
+    assert [(t.title, t.medium) for t in album.playable("all")][-2:] == [("Clip 1", None), ("Clip 2", None)]
+
+
+def test_a_dash_position_through_the_cli(run_cli, tmp_path: Path):
+    def change(data: dict) -> None:
+        next(r for r in data["tracklist"] if r["position"] == "B2")["position"] = "-"
+    data_dir = rewritten(tmp_path, SHAPES, LP_CD, change)
+    side_b = plan(run_cli, data_dir, LP_CD, "--side", "B")
+    assert [s["position"] for s in side_b["scrobbles"]][:3] == ["B1", "-", "B3"]
+    assert [t["position"] for t in show(run_cli, data_dir, LP_CD, "--side", "B")["tracks"]][:3] == ["B1", "-", "B3"]
+
+
+@pytest.mark.parametrize("position, expected", [
+    ("A4.I.a", Position("vinyl", 1, "A")), ("C2.II.b", Position("vinyl", 2, "C")),
+    ("CD2-4.I.a", Position("cd", 2, None)), ("A4.I.a.b.c.d", Position()),
+    ("CD" + "1" * 5000 + "-1", Position()), ("CD1234567-1", Position("cd", None, None)), ("1" * 5000 + "-2", Position()),
+    ("A" + "1" * 5000, Position()), ("0", Position()), ("-", Position()), ("A  -  I", Position("vinyl", 1, "A")),
+])
+def test_odd_and_absurd_positions(position: str, expected: Position):
+    assert parse_position(position) == expected
+
+
+def test_long_blank_runs_in_a_position_are_one_blank():
+    """(Each blank of a long run once made the patterns try every split of it: minutes for one position.)"""
+    assert parse_position("A" + " " * 50_000 + "1") == Position("vinyl", 1, "A")
+    for text in ["A" + " " * 50_000 + "1!", "CD1" + " " * 50_000 + "-!", "1" + " " * 50_000 + "!"]:
+        assert parse_position(text) == Position()
+
+
+def test_a_position_of_thousands_of_digits_is_no_traceback(run_cli, tmp_path: Path):
+    def change(data: dict) -> None:
+        data["tracklist"][12]["position"] = "1" * 5000
+        data["tracklist"][13]["position"] = "CD" + "2" * 5000 + "-1"
+    data_dir = rewritten(tmp_path, SHAPES, LP_CD, change)
+    assert len(plan(run_cli, data_dir, LP_CD)["scrobbles"]) == 11
+    result = run_cli("--data-dir", str(data_dir), "albums", "show", LP_CD, "--medium", "all", "--json")
+    assert result.exit_code == 0 and len(json.loads(result.stdout)["tracks"]) == 22
+
+
+def test_tape_sides_in_a_release_of_a_tape_and_a_cd():
+    def tape(data: dict) -> None:
+        data["formats"] = ["Cassette", "CD"]
+        data["format_details"][0]["name"] = "Cassette"
+    album = built(SHAPES, LP_CD, tape)
+    assert album.media == ["cassette", "cd"]
+    assert {t.side for t in album.playable("cassette")} == {"A", "B"}
+
+
+def test_box_headings_that_are_parts_stand_outside_the_numbering():
+    assert heading_albums(["1 Autobahn", "2 Radio-Activity", 'Bonus 7"']) == ["Autobahn", "Radio-Activity", None]
+    assert heading_albums(["Xtras", "LP1: Low", "LP2: Heroes"]) == [None, "Low", "Heroes"]
+    assert heading_albums(["1 Autobahn", "3 Radio-Activity"]) == ["1 Autobahn", "3 Radio-Activity"]
+
+
+def test_box_headings_lose_control_characters():
+    assert heading_albums(["\x1b[31mAutobahn\x1b[0m", "Radio\u202e-Activity", "\x07\x00", "Low\u200b"]) == [
+        "[31mAutobahn[0m", "Radio-Activity", None, "Low"]
+
+
+def _bonus_heading_and_escapes(data: dict) -> None:
+    rows = data["tracklist"]
+    rows += [{"artists": [], "duration": "", "position": "", "title": 'Bonus 7"'},
+             {**copy.deepcopy(rows[-1]), "position": "S", "title": "Tour De France (Single Edit)"},
+             {**copy.deepcopy(rows[-1]), "position": "T", "title": "Tour De France (Instrumental)"}]
+    first = next(r for r in rows if not r["position"])
+    first["title"] = "1 Auto\x1bbahn\x07"
+
+
+def test_a_box_with_a_bonus_heading_and_escapes_through_the_cli(run_cli, tmp_path: Path, sample_dir: Path):
+    data_dir = rewritten(tmp_path, sample_dir, BOX, _bonus_heading_and_escapes)
+    shown = show(run_cli, data_dir, BOX)
+    assert shown["box_albums"] == ["Autobahn", *KRAFTWERK[1:]]
+    planned = plan(run_cli, data_dir, BOX, "--disc", "1")
+    assert {s["album"] for s in planned["scrobbles"]} == {"Autobahn"}
+    text = run_cli("--data-dir", str(data_dir), "albums", "show", BOX, "--disc", "1").stdout
+    assert "  album: Autobahn\n" in text and "\x1b" not in text and "\x07" not in text
+
+
+def test_a_box_with_one_heading_keeps_the_box_title(sample_dir: Path):
+    def one(data: dict) -> None:
+        heading = next(r for r in data["tracklist"] if not r["position"])
+        data["tracklist"] = [r for r in data["tracklist"] if r["position"] or r is heading]
+    album = built(sample_dir, BOX, one)
+    assert album.box_albums == [] and {t.album for t in album.playable()} == {None}
