@@ -8,7 +8,7 @@ import click
 
 from app import App
 from cli.group import AppGroup
-from cli.options import json_option, medium_options, pass_app, time_of_day_options, timing_options
+from cli.options import box_title_option, json_option, medium_options, pass_app, time_of_day_options, timing_options
 from cli.output import emit_json, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
@@ -51,13 +51,15 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @click.option("--at", "at", help="Send nothing before this time (scheduled scrobbling).")
 @timing_options
 @medium_options
+@box_title_option
 @click.option("--force", is_flag=True, help="Queue albums already waiting in another job; allow overlaps.")
 @json_option
 @pass_app
 def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None, genre: str | None,
               fmt: str | None, added_since: str | None, added_before: str | None, limit: int | None,
               lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None, side_gap: int,
-              include_short: bool, medium: str | None, split_index: bool, force: bool, as_json: bool) -> ExitStatus:
+              include_short: bool, medium: str | None, split_index: bool, box_title: bool, force: bool,
+              as_json: bool) -> ExitStatus:
     """Queue ALBUMS, or albums chosen by filters, as one job.
 
     By default each album is timed when it is sent: laid into free listening
@@ -78,6 +80,7 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         finished_at=parse_time(finished_at, now) if finished_at else None,
         at=parse_time(at, now) if at else None,
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
+        box_title=box_title,
     )
     filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit)
     result = jobs.add_job(app, list(albums), every, filters, options, list(lastfm))
