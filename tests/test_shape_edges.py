@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from collection.tracklist import Position, heading_albums, parse_position
+from tests.conftest import scrobbles
 from tests.test_record_shapes import BOX, KRAFTWERK, LP_CD, SHAPES, built, plan, rewritten, show
 
 
@@ -143,3 +144,71 @@ def test_a_box_with_one_heading_keeps_the_box_title(sample_dir: Path):
         data["tracklist"] = [r for r in data["tracklist"] if r["position"] or r is heading]
     album = built(sample_dir, BOX, one)
     assert album.box_albums == [] and {t.album for t in album.playable()} == {None}
+
+
+# --- a box's albums in the queue and in Last.fm lookups -----------------------------------------
+
+def _queued_albums(state_dir: Path, job: str) -> list[str]:
+    from scrobble.ledger import PENDING, Ledger
+
+    with Ledger(state_dir) as ledger:
+        return [e.album for e in sorted(ledger.entries_of_job(job, PENDING), key=lambda e: e.offset)]
+
+
+def test_queue_add_keeps_the_box_title_when_asked(run_cli, lastfm_env, state_dir: Path, sample_dir: Path):
+    per_album = run_cli("--data-dir", str(sample_dir), "scrobble", "queue", "add", BOX, "--json")
+    assert per_album.exit_code == 0, per_album.stderr
+    albums = _queued_albums(state_dir, json.loads(per_album.stdout)["job"])
+    assert list(dict.fromkeys(albums)) == KRAFTWERK
+    boxed = run_cli("--data-dir", str(sample_dir), "scrobble", "queue", "add", BOX, "--box-title", "--force",
+                    "--json")
+    assert boxed.exit_code == 0, boxed.stderr
+    job = json.loads(boxed.stdout)
+    assert job["tracks"] == len(albums)
+    assert set(_queued_albums(state_dir, job["job"])) == {"3-D (The Catalogue)"}
+
+
+def _untimed_first_lps(data: dict) -> None:
+    """Sides A to D without lengths, and no Last.fm answer stored in the file: only a lookup can time them."""
+    del data["services"]["lastfm"]["raw_data"]
+    for row in data["tracklist"]:
+        if row["position"][:1] in "ABCD":
+            row["duration"] = ""
+
+
+CATALOGUE = {"albums": [
+    {"artist": "Kraftwerk", "name": "Autobahn",
+     "tracks": [{"name": "Autobahn", "duration": 1366}, {"name": "Kometenmelodie 1", "duration": 381}]},
+    {"artist": "Kraftwerk", "name": "3-D (The Catalogue)",
+     "tracks": [{"name": "Autobahn", "duration": 111}, {"name": "Mitternacht", "duration": 222},
+                {"name": "Radioactivity", "duration": 333}]},
+]}
+
+
+def test_lookup_asks_for_each_album_of_a_box(run_cli, lastfm_env, emulator, tmp_path: Path, sample_dir: Path):
+    emulator.emulator.load_catalogue(CATALOGUE)
+    data_dir = rewritten(tmp_path, sample_dir, BOX, _untimed_first_lps)
+    looked = plan(run_cli, data_dir, BOX, "--side", "A,B,C", "--lookup")
+    timed = {(s["album"], s["track"]): (s["duration"], s["duration_source"]) for s in looked["scrobbles"]}
+    # Autobahn's own answer first; what it lacks from the box's answer; Radioactivity is unknown to Last.fm.
+    assert timed[("Autobahn", "Autobahn")] == (1366, "lastfm")
+    assert timed[("Autobahn", "Kometenmelodie 1")] == (381, "lastfm")
+    assert timed[("Autobahn", "Mitternacht")] == (222, "lastfm")
+    assert timed[("Radioactivity", "Radioactivity")] == (333, "lastfm")
+    assert timed[("Radioactivity", "Radioland")] == (180, "default")
+    assert emulator.emulator.request_counts()["by_method"] == {"album.getinfo": 3}
+    boxed = plan(run_cli, data_dir, BOX, "--side", "A", "--lookup", "--box-title")
+    assert [(s["album"], s["duration"]) for s in boxed["scrobbles"]] == [("3-D (The Catalogue)", 111)]
+    assert emulator.emulator.request_counts()["by_method"] == {"album.getinfo": 3}  # all three cached
+
+
+def test_a_real_send_times_a_box_album_from_its_own_answer(run_cli, signed_in, emulator, tmp_path: Path,
+                                                           sample_dir: Path):
+    emulator.emulator.load_catalogue(CATALOGUE)
+    data_dir = rewritten(tmp_path, sample_dir, BOX, _untimed_first_lps)
+    result = run_cli("--data-dir", str(data_dir), "scrobble", "album", BOX, "--side", "A", "--finished-at",
+                     "1h ago", "--json")
+    assert result.exit_code == 0, result.stderr
+    (held,) = scrobbles(emulator)
+    assert (held["album"], held["duration"]) == ("Autobahn", "1366")
+    assert emulator.emulator.request_counts()["by_method"] == {"album.getinfo": 1, "track.scrobble": 1}
