@@ -212,3 +212,11 @@ def test_a_real_send_times_a_box_album_from_its_own_answer(run_cli, signed_in, e
     (held,) = scrobbles(emulator)
     assert (held["album"], held["duration"]) == ("Autobahn", "1366")
     assert emulator.emulator.request_counts()["by_method"] == {"album.getinfo": 1, "track.scrobble": 1}
+
+
+@pytest.mark.parametrize("qty", ["²", "9" * 5000, "-1", " 2 ", None, 3])
+def test_odd_format_quantities(run_cli, tmp_path: Path, qty: object):
+    def change(data: dict) -> None:
+        data["format_details"][0]["qty"] = qty
+    data_dir = rewritten(tmp_path, SHAPES, LP_CD, change)
+    assert len(plan(run_cli, data_dir, LP_CD)["scrobbles"]) == 11
