@@ -220,3 +220,15 @@ def test_odd_format_quantities(run_cli, tmp_path: Path, qty: object):
         data["format_details"][0]["qty"] = qty
     data_dir = rewritten(tmp_path, SHAPES, LP_CD, change)
     assert len(plan(run_cli, data_dir, LP_CD)["scrobbles"]) == 11
+
+
+def test_lettered_sides_of_a_release_that_is_only_a_cd(run_cli, tmp_path: Path):
+    def cd_only(data: dict) -> None:
+        data["formats"] = ["CD"]
+        data["format_details"] = [{"name": "CD", "qty": "1"}]
+        data["tracklist"] = [r for r in data["tracklist"] if not r["position"][:1].isdigit()]
+    data_dir = rewritten(tmp_path, SHAPES, LP_CD, cd_only)
+    shown = show(run_cli, data_dir, LP_CD, "--medium", "cd", "--side", "B")
+    assert shown["media"] == ["cd"] and [t["position"] for t in shown["tracks"]][:1] == ["B1"]
+    assert {(t["medium"], t["disc"], t["side"]) for t in shown["tracks"]} == {("cd", 1, "B")}
+    assert len(plan(run_cli, data_dir, LP_CD, "--medium", "cd")["scrobbles"]) == 11

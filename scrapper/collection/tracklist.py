@@ -170,8 +170,10 @@ def _make_track(row: dict, where: str, album_artist: str, release: ReleaseMedium
         if disc is None and release.count == 1 and _NUMBER.match(position):
             disc = 1
         place = Position(release.kind, disc, place.side)
-    elif place.side and (release.kind == "cassette" or ("cassette" in release.kinds and "vinyl" not in release.kinds)):
-        place = replace(place, medium="cassette")  # tapes have sides too
+    elif place.side and release.kind and release.kind != "vinyl":
+        place = replace(place, medium=release.kind)  # tapes have sides, and a CD may keep its LP's sides
+    elif place.side and "cassette" in release.kinds and "vinyl" not in release.kinds:
+        place = replace(place, medium="cassette")
     return Track(
         title=title,
         artist=join_artists(artists, known=names) or album_artist,  # type: ignore[arg-type]
