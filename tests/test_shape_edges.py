@@ -232,3 +232,9 @@ def test_lettered_sides_of_a_release_that_is_only_a_cd(run_cli, tmp_path: Path):
     assert shown["media"] == ["cd"] and [t["position"] for t in shown["tracks"]][:1] == ["B1"]
     assert {(t["medium"], t["disc"], t["side"]) for t in shown["tracks"]} == {("cd", 1, "B")}
     assert len(plan(run_cli, data_dir, LP_CD, "--medium", "cd")["scrobbles"]) == 11
+
+
+def test_box_headings_numbered_in_words():
+    assert heading_albums(["Disc One: Low", "Disc Two - Heroes", "Disc Three: Lodger"]) == ["Low", "Heroes", "Lodger"]
+    assert heading_albums(["One Of These Days", "Two Of Us"]) == ["One Of These Days", "Two Of Us"]
+    assert heading_albums(["Disc One: Low", "Disc Three: Lodger"]) == ["Disc One: Low", "Disc Three: Lodger"]

@@ -37,7 +37,11 @@ _FORMAT_MEDIA = {
 }
 _NOT_A_MEDIUM = {"box set", "all media", "file"}
 # A box's headings often number its albums in order: `1 Autobahn`, `LP2: Radio-Activity`.
-_NUMBERED = re.compile(r"^(?:(?:LP|CD|Disc|Disk|Record|Album)\s*)?(\d{1,2})\s*[:.)\-–]?\s+(\S.*)$", re.I)
+_WORD_NUMBERS = {w: n for n, w in enumerate(
+    "one two three four five six seven eight nine ten eleven twelve".split(), 1)}
+_NUMBERED = re.compile(
+    r"^(?:(?:LP|CD|Disc|Disk|Record|Album)\s*)?(\d{1,2}|(?<=\s)(?:%s))\s*[:.)\-–]?\s+(\S.*)$"
+    % "|".join(_WORD_NUMBERS), re.I)
 # Headings that name a part of the box rather than an album in it.
 _NOT_AN_ALBUM = re.compile(
     r"^(?:(?:side|disc|disk|cd|lp|record|vinyl|blu-?ray|dvd)\s*(?:\d+|[a-z]|one|two|three|four|five|six|seven|eight"
@@ -308,9 +312,14 @@ def heading_albums(titles: list[str]) -> list[str | None]:
     # Headings that name a part (`Bonus 7"`) stand outside the albums' numbering.
     parts = [bool(_NOT_AN_ALBUM.search(t)) for t in titles]
     matches = [_NUMBERED.match(t) for t in titles]
-    numbered = all(m and int(m.group(1)) == k for k, m in enumerate((m for m, p in zip(matches, parts) if not p), 1))
+    numbered = all(m and _heading_number(m.group(1)) == k
+                   for k, m in enumerate((m for m, p in zip(matches, parts) if not p), 1))
     names = [m.group(2) if numbered and m and not p else t for t, m, p in zip(titles, matches, parts)]
     return [None if _NOT_AN_ALBUM.search(n) else n.strip() for n in names]
+
+
+def _heading_number(text: str) -> int:
+    return int(text) if text.isdigit() else _WORD_NUMBERS[text.lower()]
 
 
 def _printable(text: str) -> str:
