@@ -238,3 +238,17 @@ def test_box_headings_numbered_in_words():
     assert heading_albums(["Disc One: Low", "Disc Two - Heroes", "Disc Three: Lodger"]) == ["Low", "Heroes", "Lodger"]
     assert heading_albums(["One Of These Days", "Two Of Us"]) == ["One Of These Days", "Two Of Us"]
     assert heading_albums(["Disc One: Low", "Disc Three: Lodger"]) == ["Disc One: Low", "Disc Three: Lodger"]
+
+
+def test_a_record_of_an_album_alone_wins_over_a_box_with_a_shorter_title(sample_dir: Path):
+    from collection.matching import Matcher
+
+    box = built(sample_dir, BOX, lambda d: d.update(release_name_discogs="3-D"))
+    single = built(sample_dir, "a-farewell-to-kings-6951528", lambda d: d.update(
+        release_name_discogs="Computer World (2009 Remaster)",
+        artists=[{**d["artists"][0], "name": "Kraftwerk", "discogs_original_name": "Kraftwerk"}]))
+    for albums in ([box, single], [single, box]):
+        matcher = Matcher.from_albums(albums)
+        assert matcher.slug_of({"artist": "Kraftwerk", "album": "Computer World"}) == single.slug
+        assert matcher.slug_of({"artist": "Kraftwerk", "album": "Autobahn"}) == BOX
+        assert matcher.slug_of({"artist": "Kraftwerk", "album": "3-D"}) == BOX
