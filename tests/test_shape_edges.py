@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -252,3 +254,28 @@ def test_a_record_of_an_album_alone_wins_over_a_box_with_a_shorter_title(sample_
         assert matcher.slug_of({"artist": "Kraftwerk", "album": "Computer World"}) == single.slug
         assert matcher.slug_of({"artist": "Kraftwerk", "album": "Autobahn"}) == BOX
         assert matcher.slug_of({"artist": "Kraftwerk", "album": "3-D"}) == BOX
+
+
+@pytest.mark.parametrize("held_alone, count", [(False, 10), (True, 7)])
+def test_enhance_counts_plays_of_a_box_album_for_the_box(run_cli, signed_in, emulator, tmp_path: Path,
+                                                         held_alone: bool, count: int):
+    """A box's tracks are scrobbled under their albums' titles; the box's play count on the site keeps them,
+    except an album the collection also holds alone."""
+    from tests.conftest import REPO
+    from tests.test_enhance import album_json, catalogue_for, enhance, play
+
+    public = tmp_path / "public"
+    shutil.copytree(REPO / "public", public)
+    if held_alone:
+        index = json.loads((public / "collection.json").read_text(encoding="utf-8"))
+        entry = next(e for e in index if "synchro-anarchy" in e["uri_release"])
+        entry.update(release_artist="Kraftwerk", release_name="Computer World")
+        (public / "collection.json").write_text(json.dumps(index), encoding="utf-8")
+    emulator.emulator.load_catalogue(catalogue_for(public))
+    at = int(time.time()) - 3 * 86400  # inside the window lastfm-enhance reads, whatever today is
+    play(emulator, "Kraftwerk", "3-D (The Catalogue)", 2, at=at)
+    play(emulator, "Kraftwerk", "Autobahn", 5, at=at + 3600)
+    play(emulator, "Kraftwerk", "Computer World", 3, at=at + 7200)
+    code, report = enhance(run_cli, public, BOX)
+    assert code == 0, report
+    assert album_json(public, BOX)["services"]["lastfm"]["userplaycount"] == count
