@@ -79,6 +79,7 @@ def test_a_dash_position_through_the_cli(run_cli, tmp_path: Path):
     ("CD2-4.I.a", Position("cd", 2, None)), ("A4.I.a.b.c.d", Position()),
     ("CD" + "1" * 5000 + "-1", Position()), ("CD1234567-1", Position("cd", None, None)), ("1" * 5000 + "-2", Position()),
     ("A" + "1" * 5000, Position()), ("0", Position()), ("-", Position()), ("A  -  I", Position("vinyl", 1, "A")),
+    ("LP2-3", Position("vinyl", 2, None)), ("lp1.4", Position("vinyl", 1, None)), ("LP-1", Position("vinyl", 1, None)),
 ])
 def test_odd_and_absurd_positions(position: str, expected: Position):
     assert parse_position(position) == expected

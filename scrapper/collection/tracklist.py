@@ -15,7 +15,7 @@ from errors import CollectionError
 # a part one more (`A4.I.a`).
 _SUB = r"(?:[a-z]|\s*[-.]\s*(?:[a-z]{1,2}|[IVXLC]+|\d+)){0,3}"
 _MEDIA_PREFIX = re.compile(
-    rf"^(CD|SACD|DVD|BD|BLU-?RAY|MC|CASS(?:ETTE)?)\s*(\d*)\s*[-.]\s*(\d+){_SUB}$", re.I
+    rf"^(CD|SACD|DVD|BD|BLU-?RAY|MC|CASS(?:ETTE)?|LP)\s*(\d*)\s*[-.]\s*(\d+){_SUB}$", re.I
 )
 _DISC_TRACK = re.compile(r"^(\d+)\s*[-.]\s*(\d+)[a-z]?$")
 _SIDE = re.compile(rf"^([A-Z]{{1,2}})(?:\s*[-.]?\s*(?:\d+|[IVXLC]+))?{_SUB}$")
@@ -26,7 +26,7 @@ _MAX_DIGITS = 6
 _LONGEST_POSITION = 40  # Discogs positions are a few characters; a longer one names no side or disc
 _MEDIA_NAMES = {
     "cd": "cd", "sacd": "cd", "dvd": "dvd", "bd": "bluray", "bluray": "bluray",
-    "blu-ray": "bluray", "mc": "cassette", "cass": "cassette", "cassette": "cassette",
+    "blu-ray": "bluray", "mc": "cassette", "cass": "cassette", "cassette": "cassette", "lp": "vinyl",
 }
 MEDIA = ("vinyl", "cd", "bluray", "dvd", "cassette")
 # Discogs format names; containers and downloads hold no positions of their own.
