@@ -280,3 +280,25 @@ def test_enhance_counts_plays_of_a_box_album_for_the_box(run_cli, signed_in, emu
     code, report = enhance(run_cli, public, BOX)
     assert code == 0, report
     assert album_json(public, BOX)["services"]["lastfm"]["userplaycount"] == count
+
+
+def test_plays_of_a_compilation_box_album_find_the_box(sample_dir: Path):
+    """Plays of a compilation carry the track's artist: those of a box's compilation album find the box."""
+    from collection.matching import Matcher
+
+    slug = "90s-alternative-collected-28043898"
+
+    def boxed(data: dict) -> None:
+        data["formats"] = ["Box Set", "Vinyl"]
+        data["format_details"].insert(0, {"name": "Box Set", "qty": "1"})
+        rows = data["tracklist"]
+        second = next(i for i, r in enumerate(rows) if r["position"] == "C1")
+        rows.insert(second, {"position": "", "title": "2 Nineties Two", "type": "heading", "duration": ""})
+        rows.insert(0, {"position": "", "title": "1 Nineties One", "duration": ""})
+    album = built(sample_dir, slug, boxed)
+    assert album.box_albums == ["Nineties One", "Nineties Two"]
+    matcher = Matcher.from_albums([album])
+    assert matcher.slug_of({"artist": "Weezer", "album": "Nineties One"}) == slug
+    assert matcher.slug_of({"artist": "Soundgarden", "album": "Nineties One"}) == slug  # B5: the first LP
+    assert matcher.slug_of({"artist": "Various Artists", "album": "Nineties Two"}) == slug
+    assert matcher.slug_of({"artist": "Weezer", "album": "Nineties Two"}) is None  # not on the second LP

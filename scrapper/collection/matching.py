@@ -38,8 +38,15 @@ def _keys(album: Album) -> set[str]:
 
 
 def _box_keys(album: Album) -> set[str]:
-    """The keys of the albums inside a box set, which find the box when no record holds that album alone."""
-    return {album_key(album.artist, title) for title in album.box_albums} - _keys(album)
+    """The keys of the albums inside a box set, which find the box when no record holds that album alone
+    (a compilation's with its track artists too, as for its own title)."""
+    keys = {album_key(album.artist, title) for title in album.box_albums}
+    if album.artist == VARIOUS_ARTISTS:
+        for track in album.tracks:
+            for part in [track, *track.parts]:
+                if part.artist and part.album:
+                    keys.add(album_key(part.artist, part.album))
+    return keys - _keys(album)
 
 
 @dataclass
