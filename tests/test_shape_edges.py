@@ -77,7 +77,8 @@ def test_a_dash_position_through_the_cli(run_cli, tmp_path: Path):
 @pytest.mark.parametrize("position, expected", [
     ("A4.I.a", Position("vinyl", 1, "A")), ("C2.II.b", Position("vinyl", 2, "C")),
     ("CD2-4.I.a", Position("cd", 2, None)), ("A4.I.a.b.c.d", Position()),
-    ("CD" + "1" * 5000 + "-1", Position()), ("CD1234567-1", Position("cd", None, None)), ("1" * 5000 + "-2", Position()),
+    ("CD" + "1" * 5000 + "-1", Position()), ("CD1234567-1", Position("cd", None, None)),
+    ("1" * 5000 + "-2", Position()),
     ("A" + "1" * 5000, Position()), ("0", Position()), ("-", Position()), ("A  -  I", Position("vinyl", 1, "A")),
     ("LP2-3", Position("vinyl", 2, None)), ("lp1.4", Position("vinyl", 1, None)), ("LP-1", Position("vinyl", 1, None)),
 ])
