@@ -181,6 +181,8 @@ def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT
         except LastfmError as exc:
             report.warnings.append(f"user.getRecentTracks failed ({exc}); last scrobble times from the ledger only")
 
+    # The records' own titles: a box's album that is also a record alone keeps its plays for that record.
+    alone = {album_key(str(e.get("release_artist") or ""), str(e.get("release_name") or "")) for e in entries.values()}
     index_changed = False
     outage = 0  # temporary failures in a row: after a few, Last.fm is not asked again this run
     for slug in slugs:
@@ -189,7 +191,7 @@ def enhance(app: App, queries: list[str] | None = None, max_age: float = DEFAULT
         try:
             values = _enhance_album(store, client, username, cache, slug, top, recent, by_slug, by_key, sent,
                                     max_age, refresh, dry_run, now, outcome,
-                                    offline=outage >= OUTAGE_AFTER)
+                                    offline=outage >= OUTAGE_AFTER, alone=alone)
             outage = 0 if outcome.asked else outage
         except LastfmTemporary as exc:
             outage += 1
@@ -221,13 +223,17 @@ def _enhance_album(store: Store, client: LastFM, username: str, cache: Cache, sl
                    top: dict[str, int] | None, recent: dict[str, int],
                    by_slug: dict[str, int], by_key: dict[str, int], sent: dict[str, float],
                    max_age: float, refresh: bool, dry_run: bool, now: float,
-                   outcome: AlbumOutcome, offline: bool = False) -> dict[str, Any]:
-    """Update one album's file (unless dry_run); returns its Last.fm values as they now stand."""
+                   outcome: AlbumOutcome, offline: bool = False, alone: set[str] | None = None) -> dict[str, Any]:
+    """Update one album's file (unless dry_run); returns its Last.fm values as they now stand.
+
+    A box set's tracks are scrobbled under the titles of its albums: their plays count for the box, except
+    an album the collection also holds alone (`alone`, the records' own keys)."""
     data, fmt = store.read_album(slug)  # read once: the model and the rewrite share it
     album = album_from_data(data, slug, store.album_path(slug))
     assert isinstance(data, dict)
     key = album_key(album.artist, album.title)
-    outcome.matched = top is not None and key in top
+    inner = {album_key(album.artist, title) for title in album.box_albums} - {key} - (alone or set())
+    outcome.matched = top is not None and any(k in top for k in {key, *inner})
     cached = cache.entry(f"enhance\t{key}")
     fresh = cached is not None and not refresh and (now - cached[0]) <= max_age
     played_since = cached is not None and max(sent.get(key, 0.0), sent.get(slug, 0.0)) > cached[0]
@@ -252,11 +258,12 @@ def _enhance_album(store: Store, client: LastFM, username: str, cache: Cache, sl
         if info.get("userplaycount") is not None and top is not None:
             raw["userplaycount"] = info["userplaycount"]
     if outcome.matched:
-        raw["userplaycount"] = top[key]  # type: ignore[index]
+        raw["userplaycount"] = sum((top or {}).get(k, 0) for k in {key, *inner})
     elif top is not None and "userplaycount" not in raw:
         raw["userplaycount"] = 0  # not among everything the user played
     latest = max(filter(None, [_parse_iso(before.get("last_scrobbled"), now), by_slug.get(slug),
-                               by_key.get(key), recent.get(key)]), default=None)
+                               *(by_key.get(k) for k in {key, *inner}), *(recent.get(k) for k in {key, *inner})]),
+                 default=None)
     if latest:
         raw["last_scrobbled"] = iso_utc(latest)
     checked = check(raw, now)

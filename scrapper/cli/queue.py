@@ -8,7 +8,7 @@ import click
 
 from app import App
 from cli.group import AppGroup, error_line, logged_command
-from cli.options import json_option, medium_options, pass_app, targets_option, time_of_day_options, timing_options
+from cli.options import box_title_option, json_option, medium_options, pass_app, targets_option, time_of_day_options, timing_options
 from cli.output import bars_shown, echo, emit_json, log_stamp, plain_progress, plural, progress_bar
 from errors import ExitStatus
 from scrobble import queue as jobs
@@ -65,6 +65,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 @click.option("--gap", help="Time left free before each album placed, e.g. 5m (default: 10m with --hours, else 0).")
 @timing_options
 @medium_options
+@box_title_option
 @click.option("--force", is_flag=True, help="Queue albums already waiting in another job; allow overlaps.")
 @targets_option
 @json_option
@@ -73,7 +74,8 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
               fmt: str | None, year: str | None, added_since: str | None, added_before: str | None, limit: int | None,
               lastfm: tuple[tuple[str, str], ...], finished_at: str | None, started_at: str | None, at: str | None,
               hours: str | None, gap: str | None, side_gap: int,
-              include_short: bool, medium: str | None, split_index: bool, force: bool, to: str | None,
+              include_short: bool, medium: str | None, split_index: bool, box_title: bool, force: bool,
+              to: str | None,
               as_json: bool) -> ExitStatus:
     """Queue ALBUMS, or albums chosen by filters, as one job.
 
@@ -104,7 +106,9 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         finished_at=parse_time(finished_at, now) if finished_at is not None else None,
         at=parse_time(at, now) if at is not None else None,
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
-        hours=parse_hours(hours) if hours else None, gap=parse_span(gap, MAX_GAP) if gap else None,
+        hours=parse_hours(hours) if hours is not None else None,
+        gap=parse_span(gap, MAX_GAP) if gap is not None else None,
+        box_title=box_title,
     )
     filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit, year=year)
     result = jobs.add_job(app, list(albums), every, filters, options, list(lastfm))

@@ -205,7 +205,9 @@ def _release_medium(data: dict, formats: list[str]) -> ReleaseMedium:
         for detail in details:
             if isinstance(detail, dict) and isinstance(detail.get("name"), str):
                 quantity = str(detail.get("qty") or "1").strip()
-                pairs.append((detail["name"], int(quantity) if quantity.isdigit() else 1))
+                # `²` is a digit to str.isdigit but not a number to int(); thousands of digits are no count.
+                counted = quantity.isascii() and quantity.isdigit() and len(quantity) <= 6
+                pairs.append((detail["name"], int(quantity) if counted else 1))
     return release_medium(pairs or [(name, 1) for name in formats])
 
 

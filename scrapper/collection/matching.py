@@ -26,15 +26,27 @@ def _keys(album: Album) -> set[str]:
     Last.fm's recent tracks name the track artist, never the album artist, so
     a compilation is found by its title with any of its track artists (or
     with "Various Artists" itself, as some players send it). The albums of a
-    box set are scrobbled under their own titles, so those find the box too.
+    box set are scrobbled under their own titles: see `_box_keys`.
     """
-    keys = {album_key(album.artist, title) for title in [album.title, *album.box_albums]}
+    keys = {album_key(album.artist, album.title)}
     if album.artist == VARIOUS_ARTISTS:
         for track in album.tracks:
             for part in [track, *track.parts]:
                 if part.artist:
                     keys.add(album_key(part.artist, album.title))
     return keys
+
+
+def _box_keys(album: Album) -> set[str]:
+    """The keys of the albums inside a box set, which find the box when no record holds that album alone
+    (a compilation's with its track artists too, as for its own title)."""
+    keys = {album_key(album.artist, title) for title in album.box_albums}
+    if album.artist == VARIOUS_ARTISTS:
+        for track in album.tracks:
+            for part in [track, *track.parts]:
+                if part.artist and part.album:
+                    keys.add(album_key(part.artist, part.album))
+    return keys - _keys(album)
 
 
 @dataclass
@@ -47,14 +59,17 @@ class Matcher:
     @classmethod
     def from_albums(cls, albums: Iterable[Album]) -> Matcher:
         """A key several records share (an LP and its deluxe box) goes to the one with the shortest title,
-        the plain edition, then to the first in the index; an mbid to the first in the index."""
+        the plain edition, then to the first in the index; the title of an album inside a box goes to the box
+        only when no record is that album itself. An mbid goes to the first in the index."""
         matcher = cls()
-        titles: dict[str, int] = {}
+        ranks: dict[str, tuple[bool, int]] = {}
         for album in albums:
-            for key in _keys(album):
-                if key not in matcher.by_key or len(album.title) < titles[key]:
-                    matcher.by_key[key] = album.slug
-                    titles[key] = len(album.title)
+            for inside, keys in ((False, _keys(album)), (True, _box_keys(album))):
+                for key in keys:
+                    rank = (inside, len(album.title))
+                    if key not in matcher.by_key or rank < ranks[key]:
+                        matcher.by_key[key] = album.slug
+                        ranks[key] = rank
             mbid = album_mbid(album)
             if mbid:
                 matcher.by_mbid.setdefault(mbid, album.slug)

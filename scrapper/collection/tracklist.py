@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from itertools import takewhile
 
@@ -10,18 +11,22 @@ from collection.duration_format import is_track_length, parse_duration
 from collection.names import clean_track_title, collapse_blanks, join_artists
 from errors import CollectionError
 
-# A part of a suite carries its track's position and a sub-position: `A4a`, `A4.a`, `A4.I`, `A4-1`.
-_SUB = r"(?:[a-z]|\s*[-.]\s*(?:[a-z]{1,2}|[IVXLC]+|\d+))?"
+# A part of a suite carries its track's position and a sub-position: `A4a`, `A4.a`, `A4.I`, `A4-1`; a part of
+# a part one more (`A4.I.a`).
+_SUB = r"(?:[a-z]|\s*[-.]\s*(?:[a-z]{1,2}|[IVXLC]+|\d+)){0,3}"
 _MEDIA_PREFIX = re.compile(
-    rf"^(CD|SACD|DVD|BD|BLU-?RAY|MC|CASS(?:ETTE)?)\s*(\d*)\s*[-.]\s*(\d+){_SUB}$", re.I
+    rf"^(CD|SACD|DVD|BD|BLU-?RAY|MC|CASS(?:ETTE)?|LP)\s*(\d*)\s*[-.]\s*(\d+){_SUB}$", re.I
 )
 _DISC_TRACK = re.compile(r"^(\d+)\s*[-.]\s*(\d+)[a-z]?$")
 _SIDE = re.compile(rf"^([A-Z]{{1,2}})(?:\s*[-.]?\s*(?:\d+|[IVXLC]+))?{_SUB}$")
 _ODD_SIDE = re.compile(r"^\d+([A-Z])(\d+)$")
-_NUMBER = re.compile(r"^\d+(?:[a-z]|\s*\.\s*(?:[a-z]{1,2}|[IVXLC]+))?$")
+_NUMBER = re.compile(r"^\d+(?:[a-z]|\s*\.\s*(?:[a-z]{1,2}|[IVXLC]+)){0,3}$")
+# Longer numbers name no disc or track (and Python refuses to read a number of thousands of digits).
+_MAX_DIGITS = 6
+_LONGEST_POSITION = 40  # Discogs positions are a few characters; a longer one names no side or disc
 _MEDIA_NAMES = {
     "cd": "cd", "sacd": "cd", "dvd": "dvd", "bd": "bluray", "bluray": "bluray",
-    "blu-ray": "bluray", "mc": "cassette", "cass": "cassette", "cassette": "cassette",
+    "blu-ray": "bluray", "mc": "cassette", "cass": "cassette", "cassette": "cassette", "lp": "vinyl",
 }
 MEDIA = ("vinyl", "cd", "bluray", "dvd", "cassette")
 # Discogs format names; containers and downloads hold no positions of their own.
@@ -32,11 +37,21 @@ _FORMAT_MEDIA = {
 }
 _NOT_A_MEDIUM = {"box set", "all media", "file"}
 # A box's headings often number its albums in order: `1 Autobahn`, `LP2: Radio-Activity`.
-_NUMBERED = re.compile(r"^(?:(?:LP|CD|Disc|Disk|Record|Album)\s*)?(\d{1,2})\s*[:.)\-–]?\s+(\S.*)$", re.I)
+_WORD_NUMBERS = {w: n for n, w in enumerate(
+    "one two three four five six seven eight nine ten eleven twelve".split(), 1)}
+_NUMBERED = re.compile(
+    r"^(?:(?:LP|CD|Disc|Disk|Record|Album)\s*)?(\d{1,2}|(?<=\s)(?:%s))\s*[:.)\-–]?\s+(\S.*)$"
+    % "|".join(_WORD_NUMBERS), re.I)
 # Headings that name a part of the box rather than an album in it.
 _NOT_AN_ALBUM = re.compile(
     r"^(?:(?:side|disc|disk|cd|lp|record|vinyl|blu-?ray|dvd)\s*(?:\d+|[a-z]|one|two|three|four|five|six|seven|eight"
     r"|nine|ten|audio)?|bonus\b.*|x?tras|extras?)\W*$|^\W*$", re.I)
+
+
+def _number(text: str) -> int | None:
+    """A disc or track number, or None when it is too long to be one."""
+    text = text.strip()
+    return int(text) if text and len(text) <= _MAX_DIGITS else None
 
 
 @dataclass(frozen=True)
@@ -49,16 +64,17 @@ class Position:
 def parse_position(position: str) -> Position:
     """Side and disc from `A1`, `B`, `A-I`, `1-1`, `CD1-1`, `BD-3`, `2.03`, `9B4`, and the
     sub-positions of a suite's parts (`A4.I`, `A4a`, `A4.a`, `A4-1`, `B.I`)."""
-    text = position.strip()
-    if not text:
+    # One blank for each run keeps the patterns' blanks from trying every split of a long run.
+    text = " ".join(position.split())
+    if not text or len(text) > _LONGEST_POSITION:
         return Position()
     match = _MEDIA_PREFIX.match(text)
     if match:
         medium = _MEDIA_NAMES[match.group(1).lower()]
-        return Position(medium, int(match.group(2)) if match.group(2) else 1, None)
+        return Position(medium, _number(match.group(2)) if match.group(2) else 1, None)
     match = _DISC_TRACK.match(text)
     if match:
-        return Position(None, int(match.group(1)), None)
+        return Position(None, _number(match.group(1)), None)
     match = _SIDE.match(text) or _ODD_SIDE.match(text)
     if match:
         side = match.group(1)
@@ -158,8 +174,10 @@ def _make_track(row: dict, where: str, album_artist: str, release: ReleaseMedium
         if disc is None and release.count == 1 and _NUMBER.match(position):
             disc = 1
         place = Position(release.kind, disc, place.side)
-    elif place.side and release.kind == "cassette":
-        place = replace(place, medium="cassette")  # tapes have sides too
+    elif place.side and release.kind and release.kind != "vinyl":
+        place = replace(place, medium=release.kind)  # tapes have sides, and a CD may keep its LP's sides
+    elif place.side and "cassette" in release.kinds and "vinyl" not in release.kinds:
+        place = replace(place, medium="cassette")
     return Track(
         title=title,
         artist=join_artists(artists, known=names) or album_artist,  # type: ignore[arg-type]
@@ -208,7 +226,7 @@ def build_tracks(
     index_titles = {
         str(r.get("title") or "") for r in rows if r.get("type") == "index"
     }
-    cd_places = _cd_after_sides(rows, release)
+    cd_places = _cd_beside_sides(rows, release)
 
     def make(j: int) -> Track:
         return _make_track(rows[j], f"{where}[{j}]", album_artist, release, names, cd_places.get(j))
@@ -258,30 +276,30 @@ def build_tracks(
     return _place_unplaced([track for _, track in found])
 
 
-def _cd_after_sides(rows: list[dict], release: ReleaseMedium) -> dict[int, Position]:
-    """The CD of an LP set whose CD rows are numbered `1`…`11` (or `1-1`…): when the formats name a CD,
-    such rows that follow the lettered sides are the CD, a new disc each time the numbers start again."""
+def _cd_beside_sides(rows: list[dict], release: ReleaseMedium) -> dict[int, Position]:
+    """The CD of an LP set whose CD rows are numbered `1`…`11` (or `1-1`…): when the formats name a CD and
+    the tracklist has lettered sides, such rows are the CD (listed after the sides or before them), a new
+    disc each time the numbers start again."""
     if release.kind or "cd" not in release.kinds:
         return {}
     places: dict[int, Position] = {}
-    after_sides = False
     disc, last = 1, 0
-    for i, row in enumerate(rows):
-        if row.get("type") == "heading":
-            continue
-        position = str(row.get("position") or "").strip()
+    listed = [(i, str(row.get("position") or "").strip()) for i, row in enumerate(rows) if row.get("type") != "heading"]
+    sided = [bool(parse_position(position).side) for _, position in listed]
+    for k, (i, position) in enumerate(listed):
         place = parse_position(position)
-        if place.side:
-            after_sides = True
-        elif after_sides and place.medium is None and _NUMBER.match(position):
-            number = int(re.match(r"\d+", position).group())  # type: ignore[union-attr]
-            if number < last:
-                disc += 1
-            last = number
+        if 0 < k < len(listed) - 1 and sided[k - 1] and sided[k + 1]:
+            continue  # one odd row amid a side (`A3`, `0`, `A5`) is on that side
+        if place.medium is None and _NUMBER.match(position):
+            number = _number(re.match(r"\d+", position).group())  # type: ignore[union-attr]
+            if number is not None:
+                if number < last:
+                    disc += 1
+                last = number
             places[i] = Position("cd", disc, None)
-        elif after_sides and place.medium is None and place.disc is not None:
+        elif place.medium is None and place.disc is not None:
             places[i] = Position("cd", place.disc, None)
-    return places
+    return places if any(sided) else {}
 
 
 def heading_albums(titles: list[str]) -> list[str | None]:
@@ -290,10 +308,24 @@ def heading_albums(titles: list[str]) -> list[str | None]:
     A leading number goes only when the headings are numbered 1, 2, 3… in
     order, so an album called `1999` or `12 Gold Bars` keeps its title.
     """
+    titles = [_printable(t) for t in titles]
+    # Headings that name a part (`Bonus 7"`) stand outside the albums' numbering.
+    parts = [bool(_NOT_AN_ALBUM.search(t)) for t in titles]
     matches = [_NUMBERED.match(t) for t in titles]
-    numbered = all(m and int(m.group(1)) == k for k, m in enumerate(matches, 1))
-    names = [m.group(2) if numbered and m else t for t, m in zip(titles, matches)]
+    numbered = all(m and _heading_number(m.group(1)) == k
+                   for k, m in enumerate((m for m, p in zip(matches, parts) if not p), 1))
+    names = [m.group(2) if numbered and m and not p else t for t, m, p in zip(titles, matches, parts)]
     return [None if _NOT_AN_ALBUM.search(n) else n.strip() for n in names]
+
+
+def _heading_number(text: str) -> int:
+    return int(text) if text.isdigit() else _WORD_NUMBERS[text.lower()]
+
+
+def _printable(text: str) -> str:
+    """A heading as an album name: control and direction-changing characters dropped (it goes to Last.fm)."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    return collapse_blanks(kept)
 
 
 def _albums_of_box(found: list[tuple[int, Track]], headings: list[tuple[int, str]]) -> list[tuple[int, Track]]:
@@ -338,14 +370,23 @@ def _part_rows(rows: list[dict], index: int) -> list[int]:
 
 
 def _place_unplaced(tracks: list[Track]) -> list[Track]:
-    """Tracks without a position take the medium, disc and side of the track before
-    them (after them when they open the list), so a medium or side selection keeps them."""
-    placed = [j for j, track in enumerate(tracks) if track.position]
+    """Tracks without a position, or a lone track whose position names no medium where the others' do (`-`,
+    `0`), take the medium, disc and side of the track before them (after them when they open the list), so a
+    medium or side selection keeps them. A run of such positions may be a medium of its own; it stays apart."""
+    media = any(track.medium for track in tracks)
+
+    def odd(j: int) -> bool:
+        return 0 <= j < len(tracks) and bool(tracks[j].position) and media and not tracks[j].medium
+
+    lone = {j for j in range(len(tracks)) if odd(j) and not odd(j - 1) and not odd(j + 1)}
+
+    unplaced = {j for j, track in enumerate(tracks) if not track.position} | lone
+    placed = [j for j in range(len(tracks)) if j not in unplaced]
     if not placed:
         return tracks
     out = list(tracks)
     for i, track in enumerate(tracks):
-        if not track.position:
+        if i in unplaced:
             source = tracks[max((j for j in placed if j < i), default=placed[0])]
             out[i] = replace(track, medium=source.medium, disc=source.disc, side=source.side)
     return out

@@ -43,19 +43,36 @@ def album_info(client: LastFM, cache: Cache, artist: str, title: str) -> dict[st
 
 
 def lastfm_durations(client: LastFM, cache: Cache) -> DurationFiller:
-    """One album.getInfo per album (cached); a failure leaves the tracks to the 180 s default."""
+    """One album.getInfo per album (cached); a failure leaves the tracks to the 180 s default.
+
+    The tracks of a box's albums are looked up under the title they are
+    scrobbled with (each album of the box), then, for any still untimed,
+    under the box's own title.
+    """
 
     def fill(album: Album, tracks: list[Track]) -> list[Track]:
-        try:
-            info = album_info(client, cache, album.artist, album.title)
-        except LastfmTemporary as exc:
-            log.warning("no Last.fm durations for %s: %s", album.slug, exc)
-            return tracks
-        if not info:
-            return tracks
-        lengths = [(item["name"], seconds) for item in info.get("tracks", [])
-                   if isinstance(seconds := item.get("duration"), int) and 0 < seconds < 6 * 3600]
-        return fill_from_lastfm(tracks, lengths)
+        inner = [t.album for t in tracks if t.duration is None and t.album and t.album != album.title]
+        for title in [*dict.fromkeys(inner), album.title]:
+            def asked(track: Track, title: str = title) -> bool:
+                return track.duration is None and (title == album.title or track.album == title)
+
+            places = [i for i, t in enumerate(tracks) if asked(t)]
+            if not places:
+                continue
+            try:
+                info = album_info(client, cache, album.artist, title)
+            except LastfmTemporary as exc:
+                log.warning("no Last.fm durations for %s: %s", album.slug, exc)
+                return tracks
+            if not info:
+                continue
+            lengths = [(item["name"], seconds) for item in info.get("tracks", [])
+                       if isinstance(seconds := item.get("duration"), int) and 0 < seconds < 6 * 3600]
+            filled = fill_from_lastfm([tracks[i] for i in places], lengths)
+            tracks = list(tracks)
+            for i, track in zip(places, filled):
+                tracks[i] = track
+        return tracks
 
     return fill
 

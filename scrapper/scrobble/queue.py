@@ -52,6 +52,7 @@ class QueueOptions:
     split_index: bool = False
     hours: Hours | None = None  # place the albums only within these hours of each day
     gap: int | None = None  # seconds free before each album (default: 10 minutes with hours, else none)
+    box_title: bool = False
 
 
 @dataclass
@@ -69,7 +70,7 @@ class AddResult:
 
 
 def _album_rows(album: Album, options: QueueOptions) -> tuple[list[dict], int]:
-    laid, _skipped, span = lay_out(album, album.playable(options.medium, options.split_index), options.side_gap, options.include_short)
+    laid, _skipped, span = lay_out(album, album.playable(options.medium, options.split_index, options.box_title), options.side_gap, options.include_short)
     # Untimed until sent: each row keeps its start within the album instead of a time.
     rows = [{**s.ledger_row(album.slug, offset=s.timestamp, span=span), "timestamp": 0} for s in laid]
     return rows, span
