@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import sqlite3
@@ -84,7 +85,8 @@ def one_line_about_the_disk(code: int, err: str) -> None:
     assert "Traceback" not in err and "Exception in thread" not in err, err
     assert err.endswith("\n") and err.count("error:") == 1, err
     err = err.splitlines()[-1]  # progress lines (not on a terminal) may come before
-    assert err.startswith("error: cannot write "), err
+    # A command cron runs puts the time first when no terminal reads it.
+    assert re.match(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d )?error: cannot write ", err), err
     assert "disk is full" in err or "a write to the disk failed" in err or "size this process" in err, err
 
 

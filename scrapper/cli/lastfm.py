@@ -10,7 +10,7 @@ from app import App
 from cli.group import AppGroup
 from cli.options import json_option, pass_app
 from cli.output import echo, emit_json
-from errors import ExitStatus
+from errors import ExitStatus, RussfmError
 from history.archive import collection_matcher
 from lastfm.auth import sign_in_mobile, sign_in_web
 from scrobble.account import account_status
@@ -59,10 +59,13 @@ def lastfm_login(app: App, no_browser: bool, username: str | None, password_stdi
       python main.py lastfm login
       printf '%s\\n' "$PASSWORD" | python main.py lastfm login --username me --password-stdin
     """
-    saved = app.sessions.load()
+    try:
+        saved = app.sessions.load()
+    except RussfmError:
+        saved = None  # a damaged saved session: signing in again replaces it
     if saved is not None:
         echo(f"already signed in to Last.fm as {saved.username}; to sign in again or as someone else, "
-                   "run `python main.py lastfm logout` first")
+             "run `python main.py lastfm logout` first")
         return
     if username:
         if not password_stdin:

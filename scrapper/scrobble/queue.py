@@ -188,9 +188,13 @@ def job_of(ledger: Ledger, job_id: str) -> Job:
 
 
 def is_finished(ledger: Ledger, job: Job) -> bool:
-    """Nothing of the job is left to send or to settle: every scrobble accepted, ignored, failed or cancelled."""
+    """Nothing of the job is left to send or to settle, on any service: every listen accepted, ignored, failed
+    or cancelled."""
     counts = ledger.job_counts().get(job.id, Counter())
-    return job.status != ADDING and not counts[PENDING] and not counts[IN_FLIGHT]
+    if job.status == ADDING or counts[PENDING] or counts[IN_FLIGHT]:
+        return False
+    return not any(ledger.target_count(target, state, jobs=[job.id])
+                   for target in TARGET_COLUMNS for state in (PENDING, IN_FLIGHT))
 
 
 def set_job_status(app: App, job_id: str, status: str) -> JobChange:

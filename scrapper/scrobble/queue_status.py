@@ -33,8 +33,9 @@ class JobStatus:
 
     @property
     def finished(self) -> bool:
-        """Nothing left to send or settle (done, or cancelled with nothing in flight)."""
-        return not self.counts[PENDING] and not self.counts[IN_FLIGHT]
+        """Nothing left to send or settle on any service (done, or cancelled with nothing in flight)."""
+        other = self.listenbrainz or Counter()
+        return not (self.counts[PENDING] or self.counts[IN_FLIGHT] or other[PENDING] or other[IN_FLIGHT])
 
     def to_json(self) -> dict[str, Any]:
         return {
