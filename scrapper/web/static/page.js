@@ -33,6 +33,9 @@ function shelfSearch() {
 }
 
 // --- now playing ---------------------------------------------------------------------------------
+// A face as the events give it (side "B", or disc 2 for a record without sides), in words.
+function face(side, disc) { return side ? "side " + side : (disc ? "disc " + disc : "the next side"); }
+
 function describe(e) {
   const t = e.track ? e.track.track : "";
   switch (e.event) {
@@ -45,10 +48,11 @@ function describe(e) {
     case "paused": return "Paused";
     case "resumed": return "Resumed after " + clock(e.paused_for);
     case "skipped": return e.track ? "Skipped " + t + (e.scrobbled ? " (scrobbled: it had played long enough)" : " (not scrobbled)")
-                                   : "Skipped " + e.side;
-    case "side_done": return (e.skipped ? "Skipped " : "End of ") + e.side + ": turn to " + e.next_side;
-    case "side_started": return e.side + " is on (" + clock(e.turned_in) + " to turn)";
-    case "stopped": return "Stopped" + (e.track ? " during " + t + (e.scrobbled ? " (scrobbled)" : " (not scrobbled: not played long enough)") : "");
+                                   : "Skipped " + face(e.side, e.disc);
+    case "side_done": return (e.skipped ? "Skipped " : "End of ") + face(e.side, e.disc) + ": turn to " + face(e.next_side, e.next_disc);
+    case "side_started": return face(e.side, e.disc) + " is on (" + clock(e.turned_in) + " to turn)";
+    case "stopped": return "Stopped" + (e.track ? " during " + t + (e.scrobbled ? " (scrobbled)" :
+                             e.refused ? " (not scrobbled: its time overlaps another listen)" : " (not scrobbled: not played long enough)") : "");
     case "problem": return "Warning: " + e.message;
     case "finished": return "Done: " + e.accepted + " accepted, " + (e.ignored + e.failed) + " ignored" +
                             (e.waiting ? ", " + e.waiting + " waiting (sent by the next command)" : "") +
