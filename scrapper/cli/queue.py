@@ -46,7 +46,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 
 @queue.command("add")
 @click.argument("albums", nargs=-1)
-@click.option("--all", "every", is_flag=True, help="Every album of the collection.")
+@click.option("--all", "every", is_flag=True, help="Every album of the collection (with a filter: every album it leaves).")
 @click.option("--artist", help="Albums whose artist contains this.")
 @click.option("--genre", help="Albums with this genre or style.")
 @click.option("--format", "fmt", help="Albums with this format (Vinyl, CD…).")
@@ -100,7 +100,8 @@ def queue_add(app: App, albums: tuple[str, ...], every: bool, artist: str | None
         finished_at=parse_time(finished_at, now) if finished_at else None,
         at=parse_time(at, now) if at else None,
         force=force, side_gap=side_gap, include_short=include_short, medium=medium, split_index=split_index,
-        hours=parse_hours(hours) if hours else None, gap=parse_span(gap, MAX_GAP) if gap else None,
+        hours=parse_hours(hours) if hours is not None else None,
+        gap=parse_span(gap, MAX_GAP) if gap is not None else None,
     )
     filters = jobs.Filters(artist, genre, fmt, added_since, added_before, limit, year=year)
     result = jobs.add_job(app, list(albums), every, filters, options, list(lastfm))

@@ -30,10 +30,14 @@ from scrobble.timeparse import local_clock, local_time
 def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[LookupProblem]]:
     """Slugs to queue, and the album names (quoted or not) that found no album or several."""
     if albums:
+        if filters.any():
+            # A filter beside named albums would be silently ignored: the user meant one or the other.
+            raise UsageError("name ALBUMS or choose them with filters (--artist, --year, …), not both")
         return resolve_words(store, albums)
     if not every and not filters.any():
         raise UsageError("name ALBUMS, or choose with --all or a filter (--artist, --genre, …)")
-    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and (every or matches(e, filters))]
+    # --all with a filter is every album the filter leaves, not the whole collection.
+    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and matches(e, filters)]
     if filters.limit:
         chosen = chosen[: filters.limit]
     return chosen, []

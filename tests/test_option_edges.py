@@ -1,0 +1,42 @@
+"""The queue's and the browser's newer options under odd input: filters beside --all or named albums, and empty
+values, through the CLI. Each is refused in one line, or does what it says, and nothing is queued by mistake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_bad_input import one_line_error
+
+
+def _queued(run_cli) -> list[dict]:
+    result = run_cli("scrobble", "queue", "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["jobs"]
+
+
+def test_all_with_a_filter_queues_only_what_the_filter_leaves(run_cli, lastfm_env):
+    listed = json.loads(run_cli("albums", "list", "--year", "1970s", "--json").stdout)
+    added = json.loads(run_cli("scrobble", "queue", "add", "--all", "--year", "1970s", "--json").stdout)
+    assert 0 < added["albums"] == listed["count"] < listed["total"]
+    rush = json.loads(run_cli("scrobble", "queue", "add", "--all", "--artist", "rush", "--force", "--json").stdout)
+    assert rush["albums"] == json.loads(run_cli("albums", "list", "--artist", "rush", "--json").stdout)["count"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--all", "--year", "seventies"], ["as a year"]),
+    (["--all", "--year", ""], ["as a year"]),
+    (["2112-814617", "--year", "1976"], ["not both"]),
+    (["2112-814617", "--artist", "rush"], ["not both"]),
+    (["2112-814617", "--hours", ""], ["listening hours"]),
+    (["2112-814617", "--gap", ""], ["length of time"]),
+    (["2112-814617", "--hours", "18-01", "--gap", ""], ["length of time"]),
+])
+def test_bad_filters_and_empty_values_queue_nothing(run_cli, lastfm_env, args, words):
+    one_line_error(run_cli("scrobble", "queue", "add", *args), 2, *words)
+    assert _queued(run_cli) == []
+
+
+def test_an_empty_year_is_refused_by_albums_list(run_cli, lastfm_env):
+    one_line_error(run_cli("albums", "list", "--year", ""), 2, "as a year")
