@@ -40,3 +40,7 @@ def test_bad_filters_and_empty_values_queue_nothing(run_cli, lastfm_env, args, w
 
 def test_an_empty_year_is_refused_by_albums_list(run_cli, lastfm_env):
     one_line_error(run_cli("albums", "list", "--year", ""), 2, "as a year")
+
+
+def test_an_empty_age_is_refused_by_albums_pick(run_cli, lastfm_env):
+    one_line_error(run_cli("albums", "pick", "--not-since", ""), 2, "length of time")

@@ -204,7 +204,7 @@ def lastfm_recent(app: App, limit: int, as_json: bool) -> None:
 
 
 def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    return parse_age(value) if value else None
+    return parse_age(value) if value is not None else None
 
 
 @albums.command("pick")
