@@ -30,6 +30,8 @@ def test_all_with_a_filter_queues_only_what_the_filter_leaves(run_cli, lastfm_en
     (["2112-814617", "--year", "1976"], ["not both"]),
     (["2112-814617", "--artist", "rush"], ["not both"]),
     (["2112-814617", "--hours", ""], ["listening hours"]),
+    (["2112-814617", "--hours", "0-24"], ["whole day", "leave --hours out"]),
+    (["2112-814617", "--hours", "25-01"], ["from 0 to 24"]),
     (["2112-814617", "--gap", ""], ["length of time"]),
     (["2112-814617", "--hours", "18-01", "--gap", ""], ["length of time"]),
 ])

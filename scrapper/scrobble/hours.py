@@ -54,8 +54,10 @@ def parse_hours(text: str) -> Hours:
     if not found:
         raise UsageError(f"cannot read {text[:40]!r} as listening hours (try 18-01 for 6 pm to 1 am)")
     start, end = int(found.group(1)), int(found.group(2))
-    if start > 23 or not 0 <= end <= 24 or start == end % 24:
-        raise UsageError(f"{text[:40]!r}: listening hours go from 0 to 24, and end at another hour than they start")
+    if start > 23 or not 0 <= end <= 24:
+        raise UsageError(f"{text[:40]!r}: listening hours go from 0 to 24")
+    if start == end % 24:
+        raise UsageError(f"{text[:40]!r} is the whole day: leave --hours out (--gap alone keeps time between albums)")
     return Hours(start, end or 24)
 
 
