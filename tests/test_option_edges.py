@@ -27,6 +27,8 @@ def test_all_with_a_filter_queues_only_what_the_filter_leaves(run_cli, lastfm_en
 @pytest.mark.parametrize("args, words", [
     (["--all", "--year", "seventies"], ["as a year"]),
     (["--all", "--year", ""], ["as a year"]),
+    (["--artist", ""], ["--artist is empty"]),
+    (["--all", "--genre", " "], ["--genre is empty"]),
     (["2112-814617", "--year", "1976"], ["not both"]),
     (["2112-814617", "--artist", "rush"], ["not both"]),
     (["2112-814617", "--hours", ""], ["listening hours"]),
@@ -40,8 +42,13 @@ def test_bad_filters_and_empty_values_queue_nothing(run_cli, lastfm_env, args, w
     assert _queued(run_cli) == []
 
 
-def test_an_empty_year_is_refused_by_albums_list(run_cli, lastfm_env):
-    one_line_error(run_cli("albums", "list", "--year", ""), 2, "as a year")
+@pytest.mark.parametrize("args, words", [
+    (["--year", ""], ["as a year"]),
+    (["--artist", ""], ["--artist is empty"]),
+    (["--format", " "], ["--format is empty"]),
+])
+def test_an_empty_filter_is_refused_by_albums_list(run_cli, lastfm_env, args, words):
+    one_line_error(run_cli("albums", "list", *args), 2, *words)
 
 
 def test_an_empty_age_is_refused_by_albums_pick(run_cli, lastfm_env):

@@ -33,6 +33,14 @@ class Filters:
         return any(v is not None for v in (self.artist, self.genre, self.format, self.added_since,
                                            self.added_before, self.year))
 
+    def check(self) -> None:
+        """Refuse a filter given empty (it would choose every album) and a year that cannot be read."""
+        for option, value in (("--artist", self.artist), ("--genre", self.genre), ("--format", self.format)):
+            if value is not None and not value.strip():
+                raise UsageError(f"{option} is empty: give a name, or leave {option} out")
+        if self.year is not None:
+            year_range(self.year)
+
 
 def year_range(text: str) -> tuple[int, int]:
     """The years `1977`, `1970-1979` or `1970s` stand for, inclusive."""
@@ -136,8 +144,7 @@ def list_albums(store: Store, filters: Filters,
     listening history) fills in plays and is needed to filter by `played`."""
     if filters.played is not None and plays is None:
         raise UsageError("--played and --unplayed need the listening history: run `python main.py lastfm sync`")
-    if filters.year is not None:
-        year_range(filters.year)  # a bad year is refused even when the collection is empty
+    filters.check()  # a bad filter is refused even when the collection is empty
     result = AlbumList(history=plays is not None)
     seen: set[str] = set()
     for entry in store.index():

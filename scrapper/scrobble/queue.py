@@ -29,6 +29,7 @@ from scrobble.timeparse import local_clock, local_time
 
 def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[LookupProblem]]:
     """Slugs to queue, and the album names (quoted or not) that found no album or several."""
+    filters.check()
     if albums:
         if filters.any():
             # A filter beside named albums would be silently ignored: the user meant one or the other.
