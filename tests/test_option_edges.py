@@ -53,3 +53,12 @@ def test_an_empty_filter_is_refused_by_albums_list(run_cli, lastfm_env, args, wo
 
 def test_an_empty_age_is_refused_by_albums_pick(run_cli, lastfm_env):
     one_line_error(run_cli("albums", "pick", "--not-since", ""), 2, "length of time")
+
+
+def test_a_cleared_job_says_it_was_cleared(run_cli, signed_in, emulator):
+    assert run_cli("scrobble", "queue", "add", "2112-814617").exit_code == 0
+    assert json.loads(run_cli("scrobble", "queue", "run", "--json").stdout)["accepted"] == 6
+    assert run_cli("scrobble", "queue", "clear").stdout == "cleared 1 finished job (1)\n"
+    for command in ("status", "pause", "resume", "cancel"):
+        one_line_error(run_cli("scrobble", "queue", command, "1"), 1, "no queue job '1' any more", "cleared")
+    one_line_error(run_cli("scrobble", "queue", "status", "2"), 1, "no queue job '2'")

@@ -183,7 +183,10 @@ class JobChange:
 
 def job_of(ledger: Ledger, job_id: str) -> Job:
     job = ledger.job(str(job_id).strip())
-    if job is None or job.status == ADDING or job.cleared_at is not None:
+    if job is not None and job.cleared_at is not None:
+        raise JobNotFound(f"no queue job {job.id!r} any more: it finished and was cleared (`scrobble queue clear`); "
+                          "what it sent is in `scrobble history`")
+    if job is None or job.status == ADDING:
         raise JobNotFound(f"no queue job {str(job_id)[:20]!r} (see `scrobble queue list --all`)")
     return job
 
