@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.conftest import finish, spawn
 from tests.test_bad_input import one_line_error
 
 
@@ -62,3 +63,28 @@ def test_a_cleared_job_says_it_was_cleared(run_cli, signed_in, emulator):
     for command in ("status", "pause", "resume", "cancel"):
         one_line_error(run_cli("scrobble", "queue", command, "1"), 1, "no queue job '1' any more", "cleared")
     one_line_error(run_cli("scrobble", "queue", "status", "2"), 1, "no queue job '2'")
+
+
+def test_listening_hours_keep_the_zone_they_were_chosen_in(lastfm_env, signed_in, emulator, state_dir):
+    """Cron often runs in another zone than the shell (a server on UTC, TZ set in the user's profile): the
+    hours chosen at 6 pm in Tokyo stay 6 pm in Tokyo when a `queue run` in UTC places the albums."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from scrobble.ledger import Ledger
+
+    code, out, err = finish(spawn(lastfm_env | {"TZ": "Asia/Tokyo"}, "scrobble", "queue", "add", "2112-814617",
+                                  "a-kind-of-magic-453215", "--hours", "18-01", "--json"))
+    assert code == 0, err
+    assert json.loads(finish(spawn(lastfm_env | {"TZ": "UTC"}, "scrobble", "queue", "status", "--json"))[1]
+                      )["jobs"][0]["hours_zone"] == "Asia/Tokyo"
+    code, out, err = finish(spawn(lastfm_env | {"TZ": "UTC"}, "scrobble", "queue", "run", "--json"))
+    assert code == 0, err
+    assert json.loads(out)["accepted"] == 8
+    with Ledger(state_dir) as ledger:
+        rows = ledger.latest(100)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    for row in rows:
+        for moment in (row.timestamp, row.timestamp + row.duration - 1):
+            hour = datetime.fromtimestamp(moment, tokyo).hour
+            assert hour >= 18 or hour < 1, (row.track, datetime.fromtimestamp(moment, tokyo))

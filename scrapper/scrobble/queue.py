@@ -21,7 +21,7 @@ from collection.lookup import LookupProblem, load_album, resolve_words
 from collection.store import Store, entry_slug
 from errors import CollectionError, JobNotFound, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, Job, Ledger
-from scrobble.hours import DEFAULT_GAP, Hours, hours_of
+from scrobble.hours import DEFAULT_GAP, Hours, chosen_zone, hours_of
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
 from scrobble.timeparse import local_clock, local_time
@@ -152,7 +152,8 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
         gap = options.gap if options.gap is not None else (DEFAULT_GAP if options.hours else 0)
         job = Job(id=ledger.next_job_id(), created_at=now, status=ADDING, albums=[s for s, _, _ in chosen],
                   scheduled_at=options.at, timing="fixed" if fixed else "when sent",
-                  hours=options.hours.to_list() if options.hours else None, gap=gap)
+                  hours=options.hours.to_list() if options.hours else None, gap=gap,
+                  zone=chosen_zone() if options.hours else None)
         ledger.save_job(job)
         entries = ledger.add([{**row, "job": job.id} for _, rows, _ in chosen for row in rows])
         # Albums whose every scrobble already stood (a fixed time given twice) hold nothing in this job.
