@@ -47,7 +47,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
 
 @queue.command("add")
 @click.argument("albums", nargs=-1)
-@click.option("--all", "every", is_flag=True, help="Every album of the collection.")
+@click.option("--all", "every", is_flag=True,
+              help="Every album of the collection (with a filter: every album it leaves).")
 @click.option("--artist", help="Albums whose artist contains this.")
 @click.option("--genre", help="Albums with this genre or style.")
 @click.option("--format", "fmt", help="Albums with this format (Vinyl, CD…).")

@@ -29,7 +29,17 @@ class Filters:
     played: bool | None = None  # True: played at least once, False: never (needs the listening history)
 
     def any(self) -> bool:
-        return any((self.artist, self.genre, self.format, self.added_since, self.added_before, self.year))
+        # An empty value is still a filter given (and an empty year is refused), never silently none.
+        return any(v is not None for v in (self.artist, self.genre, self.format, self.added_since,
+                                           self.added_before, self.year))
+
+    def check(self) -> None:
+        """Refuse a filter given empty (it would choose every album) and a year that cannot be read."""
+        for option, value in (("--artist", self.artist), ("--genre", self.genre), ("--format", self.format)):
+            if value is not None and not value.strip():
+                raise UsageError(f"{option} is empty: give a name, or leave {option} out")
+        if self.year is not None:
+            year_range(self.year)
 
 
 def year_range(text: str) -> tuple[int, int]:
@@ -80,7 +90,7 @@ def matches(entry: dict, f: Filters) -> bool:
         return False
     if f.added_before and (not added or added >= f.added_before):
         return False
-    if f.year:
+    if f.year is not None:
         first, last = year_range(f.year)
         year = entry_year(entry)
         if year is None or not first <= year <= last:
@@ -134,8 +144,7 @@ def list_albums(store: Store, filters: Filters,
     listening history) fills in plays and is needed to filter by `played`."""
     if filters.played is not None and plays is None:
         raise UsageError("--played and --unplayed need the listening history: run `python main.py lastfm sync`")
-    if filters.year:
-        year_range(filters.year)  # a bad year is refused even when the collection is empty
+    filters.check()  # a bad filter is refused even when the collection is empty
     result = AlbumList(history=plays is not None)
     seen: set[str] = set()
     for entry in store.index():

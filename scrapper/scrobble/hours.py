@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+import os
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from errors import UsageError
 
@@ -31,14 +33,16 @@ class Hours:
     def to_list(self) -> list[int]:
         return [self.start, self.end]
 
-    def windows(self, low: int, high: int) -> list[tuple[int, int]]:
-        """The stretches of [low, high), earliest first (daylight saving time changes their length)."""
+    def windows(self, low: int, high: int, zone: str | None = None) -> list[tuple[int, int]]:
+        """The stretches of [low, high), earliest first (daylight saving time changes their length), in `zone`
+        (a name such as Europe/Paris) or else in local time."""
         out: list[tuple[int, int]] = []
-        day = date.fromtimestamp(low) - timedelta(days=1)
-        last = date.fromtimestamp(high)
+        where = _zone(zone)
+        day = datetime.fromtimestamp(low, where).date() - timedelta(days=1)
+        last = datetime.fromtimestamp(high, where).date()
         while day <= last:
-            begin = datetime(day.year, day.month, day.day) + timedelta(hours=self.start)
-            finish = datetime(day.year, day.month, day.day) + timedelta(hours=self.end)
+            begin = datetime(day.year, day.month, day.day, tzinfo=where) + timedelta(hours=self.start)
+            finish = datetime(day.year, day.month, day.day, tzinfo=where) + timedelta(hours=self.end)
             if self.end <= self.start:
                 finish += timedelta(days=1)
             a, b = max(low, int(begin.timestamp())), min(high, int(finish.timestamp()))
@@ -48,14 +52,32 @@ class Hours:
         return out
 
 
+def _zone(name: str | None) -> tzinfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ValueError, OSError):  # no longer known to this system: local time, as without a zone
+        return None
+
+
+def chosen_zone() -> str | None:
+    """The zone listening hours are chosen in, when TZ names one (Asia/Tokyo); else None, local time.
+
+    A `queue run` from cron often runs in another zone than the shell that queued the albums (a server on
+    UTC, TZ set in the user's profile): the job keeps the zone its hours were meant in."""
+    name = os.environ.get("TZ", "").lstrip(":").strip()
+    return name if name and _zone(name) is not None else None
+
+
 def parse_hours(text: str) -> Hours:
     """`18-01` (6 pm to 1 am), `9-17`, `20:00-23:00`."""
     found = _HOURS.match(text.strip())
     if not found:
         raise UsageError(f"cannot read {text[:40]!r} as listening hours (try 18-01 for 6 pm to 1 am)")
     start, end = int(found.group(1)), int(found.group(2))
-    if start > 23 or not 0 <= end <= 24 or start == end % 24:
-        raise UsageError(f"{text[:40]!r}: listening hours go from 0 to 24, and end at another hour than they start")
+    if start > 23 or not 0 <= end <= 24:
+        raise UsageError(f"{text[:40]!r}: listening hours go from 0 to 24")
+    if start == end % 24:
+        raise UsageError(f"{text[:40]!r} is the whole day: leave --hours out (--gap alone keeps time between albums)")
     return Hours(start, end or 24)
 
 

@@ -73,6 +73,27 @@ def _running(pid: int) -> bool:
     return True
 
 
+def _process_start(pid: int) -> str | None:
+    """Which process holds `pid` (the boot and its start time, where /proc tells them), else None.
+
+    After a reboot, or once ids wrap around, a session killed without letting its time go would otherwise
+    see its id given to another process and hold time for as long as that one runs."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, starttime (fields 3… follow the name)
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(session: dict[str, Any]) -> bool:
+    """The session's own process still runs (not another one given the same id since)."""
+    if not _running(session["pid"]):
+        return False
+    started = session.get("process")
+    return not isinstance(started, str) or started == _process_start(session["pid"])
+
+
 class Ledger:
     """The shared ledger. Reads are fresh queries; writes need `with ledger.locked():` around the
     read-modify-write, and each write call commits before it returns."""
@@ -248,8 +269,7 @@ class Ledger:
         found = self.meta(SESSIONS, {})
         if not isinstance(found, dict):
             return {}
-        return {sid: s for sid, s in found.items() if isinstance(s, dict) and _session_shape(s)
-                and _running(s["pid"])}
+        return {sid: s for sid, s in found.items() if isinstance(s, dict) and _session_shape(s) and _alive(s)}
 
     def held(self, start: int, end: int, but: str | None = None) -> list[Entry]:
         """The time running play-along sessions hold (from their start to their planned end, and never less
@@ -269,8 +289,8 @@ class Ledger:
         self._require_lock()
         found = self.meta(SESSIONS, {})
         found = {k: v for k, v in found.items() if k in self.sessions()} if isinstance(found, dict) else {}
-        found[session] = {"pid": os.getpid(), "start": int(start), "end": int(end), "artist": artist,
-                          "album": album}
+        found[session] = {"pid": os.getpid(), "process": _process_start(os.getpid()), "start": int(start),
+                          "end": int(end), "artist": artist, "album": album}
         self.set_meta(**{SESSIONS: found})
 
     def release(self, session: str) -> None:

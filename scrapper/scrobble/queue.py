@@ -21,7 +21,7 @@ from collection.lookup import LookupProblem, load_album, resolve_words
 from collection.store import Store, entry_slug
 from errors import CollectionError, JobNotFound, OverlapError, UsageError
 from scrobble.ledger import ACTIVE, ADDING, CANCELLED, IN_FLIGHT, PAUSED, PENDING, TARGET_COLUMNS, Job, Ledger
-from scrobble.hours import DEFAULT_GAP, Hours, hours_of
+from scrobble.hours import DEFAULT_GAP, Hours, chosen_zone, hours_of
 from scrobble.lastfm_albums import lastfm_album
 from scrobble.planner import check_window, lay_out
 from scrobble.rows import target_fields
@@ -30,11 +30,16 @@ from scrobble.timeparse import iso_utc, local_clock, local_time
 
 def select(store: Store, albums: list[str], every: bool, filters: Filters) -> tuple[list[str], list[LookupProblem]]:
     """Slugs to queue, and the album names (quoted or not) that found no album or several."""
+    filters.check()
     if albums:
+        if filters.any():
+            # A filter beside named albums would be silently ignored: the user meant one or the other.
+            raise UsageError("name ALBUMS or choose them with filters (--artist, --year, …), not both")
         return resolve_words(store, albums)
     if not every and not filters.any():
         raise UsageError("name ALBUMS, or choose with --all or a filter (--artist, --genre, …)")
-    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and (every or matches(e, filters))]
+    # --all with a filter is every album the filter leaves, not the whole collection.
+    chosen = [slug for e in store.index() if (slug := entry_slug(e)) and matches(e, filters)]
     if filters.limit:
         chosen = chosen[: filters.limit]
     return chosen, []
@@ -149,7 +154,8 @@ def add_job(app: App, albums: list[str], every: bool, filters: Filters, options:
         gap = options.gap if options.gap is not None else (DEFAULT_GAP if options.hours else 0)
         job = Job(id=ledger.next_job_id(), created_at=now, status=ADDING, albums=[s for s, _, _ in chosen],
                   scheduled_at=options.at, timing="fixed" if fixed else "when sent",
-                  hours=options.hours.to_list() if options.hours else None, gap=gap)
+                  hours=options.hours.to_list() if options.hours else None, gap=gap,
+                  zone=chosen_zone() if options.hours else None)
         extra = target_fields(app.targets())
         with ledger.atomic():  # the job and its scrobbles, or nothing (a write that fails leaves no trace)
             ledger.save_job(job)
@@ -182,7 +188,10 @@ class JobChange:
 
 def job_of(ledger: Ledger, job_id: str) -> Job:
     job = ledger.job(str(job_id).strip())
-    if job is None or job.status == ADDING or job.cleared_at is not None:
+    if job is not None and job.cleared_at is not None:
+        raise JobNotFound(f"no queue job {job.id!r} any more: it finished and was cleared (`scrobble queue clear`); "
+                          "what it sent is in `scrobble history`")
+    if job is None or job.status == ADDING:
         raise JobNotFound(f"no queue job {str(job_id)[:20]!r} (see `scrobble queue list --all`)")
     return job
 

@@ -77,7 +77,7 @@ def place_for(job: Job, gaps: list[tuple[int, int]], span: int, low: int, high: 
     hours = hours_of(job.hours)
     if hours is None and not job.gap:
         return place(gaps, span)
-    return place_within(gaps, span, hours.windows(low, high) if hours else None, job.gap)
+    return place_within(gaps, span, hours.windows(low, high, job.zone) if hours else None, job.gap)
 
 
 def due_jobs(ledger: Ledger, now: float) -> list[Job]:

@@ -46,7 +46,7 @@ class JobStatus:
             "scheduled_at": iso_utc(self.job.scheduled_at), "next_send_at": iso_utc(self.next_send_at),
             "waiting_reason": self.waiting, "estimated_finish": iso_utc(self.estimated_finish),
             "too_long": self.too_long, "created_at": iso_utc(self.job.created_at),
-            "hours": self.job.hours, "gap": self.job.gap,
+            "hours": self.job.hours, "hours_zone": self.job.zone, "gap": self.job.gap,
             "listenbrainz": None if self.listenbrainz is None else {
                 name: self.listenbrainz[name] for name in (ACCEPTED, PENDING, IN_FLIGHT, "refused", CANCELLED)},
         }

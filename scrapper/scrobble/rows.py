@@ -155,6 +155,7 @@ class Job:
     cleared_at: float | None = None  # finished and cleared from the lists (`queue clear`); kept for its number
     hours: list[int] | None = None  # [start, end] o'clock, local time: the albums are placed only then
     gap: int = 0  # seconds left free before each album placed
+    zone: str | None = None  # the zone `hours` are in (TZ when the job was added, e.g. Asia/Tokyo); None: local
 
     @classmethod
     def from_row(cls, row: object) -> Job:
@@ -171,7 +172,7 @@ class Job:
                 and isinstance(job.timing, str) and _of_type(job.cleared_at, (*_NUMBER, type(None)))
                 and (job.hours is None or (isinstance(job.hours, list) and len(job.hours) == 2
                                            and all(_of_type(h, (int,)) and 0 <= h <= 24 for h in job.hours)))
-                and _of_type(job.gap, (int,)) and job.gap >= 0):
+                and _of_type(job.gap, (int,)) and job.gap >= 0 and _of_type(job.zone, (str, type(None)))):
             raise StateError(f"queue job {str(job.id)[:20]!r} in the ledger holds a value of the wrong type; "
                              "the ledger file may have been edited")
         return job
