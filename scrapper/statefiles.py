@@ -200,3 +200,16 @@ def is_locked(path: Path) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def process_running(pid: int) -> bool:
+    """Whether process `pid` still runs on this machine (the processes sharing a state folder share it)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True

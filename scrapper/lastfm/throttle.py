@@ -19,22 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from errors import StateError
-from statefiles import FILE_MODE, private_file, write_failed
+from statefiles import FILE_MODE, private_file, process_running, write_failed
 
 THROTTLE_FILE = "requests.times"
 ABANDONED = 120.0  # a request unanswered this long is given up, whatever its process
 Record = tuple[float, int]  # (time, pid): an answered request's answer time, or minus a waiting one's start
-
-
-def _alive(pid: int) -> bool:
-    """Whether the process that sent a request still runs (a killed one never answers for its place)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 POLL_SECONDS = 0.05
 
 
@@ -61,7 +50,7 @@ class Throttle:
         """
         # Times ahead of now come from a clock that was set back: they cannot block forever.
         answered = sorted(r for r in times if now - self.window < r[0] <= now)
-        waiting = [r for r in times if r[0] < 0 and now - ABANDONED < -r[0] <= now and _alive(r[1])]
+        waiting = [r for r in times if r[0] < 0 and now - ABANDONED < -r[0] <= now and process_running(r[1])]
         busy = len(answered) + len(waiting)
         if busy < self.limit:
             return answered + waiting + [(-now, os.getpid())], 0.0

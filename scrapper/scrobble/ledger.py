@@ -29,7 +29,7 @@ from scrobble.rows import (  # noqa: F401 - the states are read from here by the
     ACCEPTED, ACTIVE, ADDING, CANCELLED, FAILED, IGNORED, IN_FLIGHT, LIVE, NOT_FOR_LASTFM, PAUSED, PENDING, Entry,
     Job, entry_from_row, identity,
 )
-from statefiles import cannot_open, file_lock, private_file, storage_problem, write_failed
+from statefiles import cannot_open, file_lock, private_file, process_running, storage_problem, write_failed
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_LOCK = "ledger.lock"
@@ -60,19 +60,6 @@ def _session_shape(s: dict[str, Any]) -> bool:
         and all(isinstance(s.get(k), str) for k in ("artist", "album"))
 
 
-def _running(pid: int) -> bool:
-    """Whether process `pid` still runs (a session's processes share this machine with its state folder)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _process_start(pid: int) -> str | None:
     """Which process holds `pid` (the boot and its start time, where /proc tells them), else None.
 
@@ -88,7 +75,7 @@ def _process_start(pid: int) -> str | None:
 
 def _alive(session: dict[str, Any]) -> bool:
     """The session's own process still runs (not another one given the same id since)."""
-    if not _running(session["pid"]):
+    if not process_running(session["pid"]):
         return False
     started = session.get("process")
     return not isinstance(started, str) or started == _process_start(session["pid"])
