@@ -35,7 +35,7 @@ def commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tup
 
 def usage(path: tuple[str, ...]) -> str:
     """The usage line and the option list, as `--help` shows them, at a fixed width."""
-    context = click.Context(cli, info_name="main.py")
+    context = click.Context(cli, info_name="main.py", **cli.context_settings)  # -h as well as --help
     command: click.Command = cli
     for name in path:
         command = command.commands[name]  # type: ignore[attr-defined]
