@@ -192,6 +192,9 @@ def test_page_runs_in_order(run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: 
             if line.tool is None:
                 if re.match(r"(rm|mkdir|cp) ", text):
                     subprocess.run(["bash", "-c", text], cwd=REPO / "scrapper", check=True)
+                elif text.startswith("python "):  # a helper script the page runs, such as the emulator's steer.py
+                    subprocess.run([sys.executable, *shlex.split(text)[1:]], cwd=REPO / "scrapper",
+                                   env=os.environ | env, check=True, stdout=subprocess.DEVNULL)
                 continue
             run_line(run_cli, env, line, local(line.tool, tmp_path))
     finally:
@@ -346,3 +349,37 @@ def test_the_demo_catalogue_holds_the_collection_and_a_short_record():
     assert sum(t["duration"] for t in demo["tracks"]) <= 60
     assert any(t["duration"] > 30 for t in demo["tracks"])  # something to scrobble in that minute
     assert os.path.exists(REPO / "docs" / "tutorial.md")
+
+
+def test_steer_sets_and_clears_faults_from_a_terminal(tmp_path: Path):
+    import requests
+
+    server = DocEmulator([*EMULATOR.split(), "--user", f"{USER}:{PASSWORD}", "--state-folder", str(tmp_path)],
+                         tmp_path)
+    steer = [sys.executable, str(REPO / "tests" / "lastfm_emulator" / "steer.py")]
+    env = os.environ | server.exports
+
+    def scrobble_status() -> int:
+        answer = requests.post(server.info["url"], data=signed({"method": "track.scrobble", "sk": "x"}, server.info),
+                               verify=server.info["ca_bundle"], timeout=5)
+        return answer.status_code
+
+    try:
+        done = subprocess.run([*steer, "fault", '{"method": "track.scrobble", "http": 503, "times": 5}'], env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and "fault set" in done.stdout
+        assert scrobble_status() == 503
+        assert subprocess.run([*steer, "clear"], env=env, capture_output=True).returncode == 0
+        assert scrobble_status() != 503  # the four faults left are gone (the bad session key is what answers now)
+        counted = subprocess.run([*steer, "requests"], env=env, capture_output=True, text=True)
+        assert json.loads(counted.stdout) == {"track.scrobble": 2}
+        bad = subprocess.run([*steer, "fault", "{not json"], env=env, capture_output=True, text=True)
+        assert bad.returncode != 0 and "not JSON" in bad.stderr and "Traceback" not in bad.stderr
+        refused = subprocess.run([*steer, "fault", '{"method": "*"}'], env=env, capture_output=True, text=True)
+        assert refused.returncode != 0 and "refused" in refused.stderr
+        lost = subprocess.run([*steer, "clear"], env=os.environ | {"LASTFM_API_URL": ""}, capture_output=True,
+                              text=True)
+        assert lost.returncode != 0 and "paste the lines" in lost.stderr
+        assert subprocess.run([*steer], env=env, capture_output=True).returncode == 2
+    finally:
+        server.stop()

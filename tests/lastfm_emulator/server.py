@@ -60,6 +60,9 @@ def inspect(emu: Emulator, http_method: str, path: str, query: str, body: bytes)
         except (ValueError, TypeError) as exc:
             return 400, {"error": str(exc)}
         return 200, {"ok": True}
+    if http_method == "POST" and name == "faults/clear":
+        emu.clear_faults()
+        return 200, {"ok": True}
     if http_method == "POST" and name == "config":
         try:
             emu.configure(**payload)
