@@ -42,7 +42,14 @@ def usage(path: tuple[str, ...]) -> str:
         context = click.Context(command, info_name=name, parent=context)
     formatter = click.HelpFormatter(width=100, max_width=100)
     command.format_usage(context, formatter)
-    command.format_options(context, formatter)
+    # Every command also takes the global options; they are listed once, under main.py.
+    hidden = {param.name for param in cli.params} if path else set()
+    rows = [record for param in command.get_params(context) if param.name not in hidden
+            for record in [param.get_help_record(context)] if record]
+    with formatter.section("Options"):
+        formatter.write_dl(rows)
+    if isinstance(command, click.Group):
+        command.format_commands(context, formatter)
     return formatter.getvalue().rstrip() + "\n"
 
 
