@@ -33,7 +33,8 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(run_cli, pa
     result = run_cli(*path, "--help")
     assert result.exit_code == 0
     assert "Example" in result.stdout and "python main.py" in result.stdout
-    assert f"main.py {' '.join(path)}" in (REPO / "README.md").read_text()
+    docs = "".join(page.read_text() for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
+    assert f"main.py {' '.join(path)}" in docs
 
 
 def test_dry_run_on_the_bundled_collection(run_cli):

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -196,6 +197,11 @@ def test_runs_standalone(tmp_path) -> None:
         info = json.loads(process.stdout.readline())
         assert set(info) >= {"url", "ca_bundle", "user", "token"}
         assert (info["user"], info["token"]) == ("alice", "tok-alice") and info["url"].startswith("https://127.0.0.1:")
+        printed = [process.stdout.readline().rstrip("\n") for _ in range(4)]
+        assert printed[1:] == [f"export LISTENBRAINZ_API_URL={info['url']}",
+                               f"export LISTENBRAINZ_CA_BUNDLE={info['ca_bundle']}", "export LISTENBRAINZ_TOKEN=tok-alice"]
+        env_file = Path(info["ca_bundle"]).parent / "listenbrainz.env"
+        assert env_file.stat().st_mode & 0o777 == 0o600 and env_file.read_text().splitlines() == printed[1:]
         answer = requests.get(info["url"] + "1/validate-token", headers={"Authorization": "Token tok-alice"},
                               verify=info["ca_bundle"], timeout=10).json()
         assert answer["user_name"] == "alice"

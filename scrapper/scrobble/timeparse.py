@@ -1,4 +1,4 @@
-"""Reading the times users type: ISO 8601, `HH:MM`, `45m ago`, `now`, unix seconds."""
+"""Reading the times users type: ISO 8601, `HH:MM`, `45m ago`, `in 2h`, `now`, unix seconds."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ AHEAD = 366 * 86400  # times typed for scheduling may lie up to a year ahead
 MAX_SPAN = 10 * 366 * 86400
 _PART = re.compile(r"(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?|y|years?)")
 _AGO = re.compile(rf"^((?:{_PART.pattern}\s*)+)ago$")
+_IN = re.compile(rf"^in\s+((?:{_PART.pattern}\s*)+)$")  # a time ahead, for scheduling (`queue add --at`)
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DURATION = re.compile(rf"^((?:{_PART.pattern}\s*)+)$")
 
@@ -71,6 +72,12 @@ def _parse_time(text: str, now: float) -> int:
         if back > MAX_SPAN:
             raise UsageError(f"{text[:40]!r} is out of range (times go from 2002 to a year from now)")
         return int(now) - back
+    ahead = _IN.match(value)
+    if ahead:
+        forward = _seconds(ahead.group(1))
+        if forward > MAX_SPAN:
+            raise UsageError(f"{text[:40]!r} is out of range (times go from 2002 to a year from now)")
+        return int(now) + forward
     clock = _CLOCK.match(value)
     if clock:
         hour, minute, second = int(clock.group(1)), int(clock.group(2)), int(clock.group(3) or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import socket
@@ -59,6 +60,9 @@ def inspect(emu: Emulator, http_method: str, path: str, query: str, body: bytes)
         except (ValueError, TypeError) as exc:
             return 400, {"error": str(exc)}
         return 200, {"ok": True}
+    if http_method == "POST" and name == "faults/clear":
+        emu.clear_faults()
+        return 200, {"ok": True}
     if http_method == "POST" and name == "config":
         try:
             emu.configure(**payload)
@@ -87,6 +91,39 @@ def inspect(emu: Emulator, http_method: str, path: str, query: str, body: bytes)
         emu.reset()
         return 200, {"ok": True}
     return 404, {"error": f"no such endpoint {http_method} {path}"}
+
+
+APPROVE_PATH = "/api/auth"
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Last.fm emulator: sign-in</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
+<h1>Last.fm emulator</h1>
+{body}
+</body></html>
+"""
+
+
+def approval_page(emu: Emulator, http_method: str, query: str, body: bytes) -> tuple[int, str]:
+    """The page `lastfm login` sends a person to: GET shows it, POST approves the token as the chosen user."""
+    params = merged_params(query, body)
+    token = params.get("token", "")
+    if token not in emu.state.tokens:
+        return 404, PAGE.format(body="<p>No such sign-in request (the token is unknown). Run "
+                                     "<code>lastfm login</code> again and open the address it prints.</p>")
+    if http_method == "POST":
+        user = params.get("user", "")
+        if not emu.approve(token, user):
+            return 400, PAGE.format(body=f"<p>No account named {html.escape(user)}.</p>")
+        return 200, PAGE.format(body=f"<p>Access allowed as <b>{html.escape(user)}</b>. "
+                                     "Go back to the terminal: the sign-in finishes there.</p>")
+    options = "".join(f'<option>{html.escape(name)}</option>' for name in emu.state.users)
+    if not options:
+        return 409, PAGE.format(body="<p>The emulator has no accounts: start it with <code>--user NAME:PASSWORD</code>.</p>")
+    return 200, PAGE.format(body=(
+        "<p>An application asks to scrobble for you.</p>"
+        f'<form method="post" action="{APPROVE_PATH}/"><input type="hidden" name="token" value="{html.escape(token)}">'
+        f'<label>Account <select name="user">{options}</select></label> '
+        "<button>Yes, allow access</button></form>"))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -129,6 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_emulator/"):
             status, data = inspect(self.server.emulator, http_method, url.path, url.query, body)
             self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json"})
+            return
+        if url.path.rstrip("/") == APPROVE_PATH:
+            status, page = approval_page(self.server.emulator, http_method, url.query, body)
+            self._send(status, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
             return
         if url.path.rstrip("/") != API_PATH.rstrip("/"):
             self._send(404, b"not found", {"Content-Type": "text/plain"})

@@ -1,15 +1,32 @@
-"""Run the ListenBrainz emulator standalone: prints one JSON line once it listens, then serves until killed."""
+"""Run the ListenBrainz emulator standalone: prints one JSON line and the lines to paste, then serves until killed."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .core import ListenBrainz
 from .server import RunningListenBrainz
+
+
+def exports(info: dict, folder: Path) -> str:
+    """Shell lines that point the tool at this emulator; also written to `listenbrainz.env` beside the CA bundle."""
+    names = {"LISTENBRAINZ_API_URL": "url", "LISTENBRAINZ_CA_BUNDLE": "ca_bundle", "LISTENBRAINZ_TOKEN": "token"}
+    lines = [f"export {name}={shlex.quote(str(info[key]))}" for name, key in names.items()]
+    env_file = folder / "listenbrainz.env"
+    descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the user token
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return "\n".join([
+        "# Paste these lines into the terminal where you run the tool (or: . " + shlex.quote(str(env_file)) + "):",
+        *lines,
+    ])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--user wants NAME[:TOKEN], got {spec!r}")
         lb.add_user(name, token or None)
     lb.configure(rate_limit=args.rate_limit, rate_window=args.rate_window)
+    if args.state_folder:
+        Path(args.state_folder).mkdir(parents=True, exist_ok=True)
     running = RunningListenBrainz(lb, args.port, args.state_folder).start()
     first = users[0].partition(":")[0]
-    print(json.dumps(running.describe(first)), flush=True)
+    info = running.describe(first)
+    print(json.dumps(info), flush=True)
+    print(exports(info, running.folder), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
