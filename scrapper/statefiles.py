@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from errors import Busy, StateError
+from errors import Busy, ConfigError, StateError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -213,3 +213,30 @@ def process_running(pid: int) -> bool:
     except PermissionError:  # it runs, as another user
         return True
     return True
+
+
+class SavedSignIn:
+    """A service's sign-in (a user name and one secret under `secret_field`), kept 0600 in the state folder."""
+
+    def __init__(self, path: Path, secret_field: str, what: str) -> None:
+        self.path, self.secret_field, self.what = path, secret_field, what
+
+    def load_pair(self) -> tuple[str, str] | None:
+        """(user name, secret), None when nobody signed in, or ConfigError for a file that is not one."""
+        data = read_private_json(self.path)
+        if data is None:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("username"), str) \
+                or not isinstance(data.get(self.secret_field), str):
+            raise ConfigError(f"{self.path} is not {self.what}")
+        return data["username"], data[self.secret_field]
+
+    def save_pair(self, username: str, secret: str) -> None:
+        write_private_json(self.path, {"username": username, self.secret_field: secret})
+
+    def clear(self) -> bool:
+        try:
+            self.path.unlink()
+            return True
+        except FileNotFoundError:
+            return False

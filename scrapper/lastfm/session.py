@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from errors import ConfigError
-from statefiles import read_private_json, write_private_json
+from statefiles import SavedSignIn
 
 SESSION_FILE = "session.json"
 
@@ -17,25 +16,14 @@ class Session:
     key: str = field(repr=False)
 
 
-class SessionStore:
+class SessionStore(SavedSignIn):
     def __init__(self, state_dir: Path) -> None:
-        self.path = Path(state_dir) / SESSION_FILE
+        super().__init__(Path(state_dir) / SESSION_FILE, "key",
+                         "a saved session; sign in again with `lastfm login`")
 
     def load(self) -> Session | None:
-        data = read_private_json(self.path)
-        if data is None:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("username"), str) \
-                or not isinstance(data.get("key"), str):
-            raise ConfigError(f"{self.path} is not a saved session; sign in again with `lastfm login`")
-        return Session(data["username"], data["key"])
+        pair = self.load_pair()
+        return Session(*pair) if pair else None
 
     def save(self, session: Session) -> None:
-        write_private_json(self.path, {"username": session.username, "key": session.key})
-
-    def clear(self) -> bool:
-        try:
-            self.path.unlink()
-            return True
-        except FileNotFoundError:
-            return False
+        self.save_pair(session.username, session.key)

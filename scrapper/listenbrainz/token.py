@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from errors import ConfigError
-from statefiles import read_private_json, write_private_json
+from statefiles import SavedSignIn
 
 TOKEN_FILE = "listenbrainz.json"
 
@@ -17,26 +16,14 @@ class Token:
     token: str = field(repr=False)
 
 
-class TokenStore:
+class TokenStore(SavedSignIn):
     def __init__(self, state_dir: Path) -> None:
-        self.path = Path(state_dir) / TOKEN_FILE
+        super().__init__(Path(state_dir) / TOKEN_FILE, "token",
+                         "a saved ListenBrainz token; sign in again with `listenbrainz login`")
 
     def load(self) -> Token | None:
-        data = read_private_json(self.path)
-        if data is None:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("username"), str) \
-                or not isinstance(data.get("token"), str):
-            raise ConfigError(f"{self.path} is not a saved ListenBrainz token; sign in again with "
-                              "`listenbrainz login`")
-        return Token(data["username"], data["token"])
+        pair = self.load_pair()
+        return Token(*pair) if pair else None
 
     def save(self, token: Token) -> None:
-        write_private_json(self.path, {"username": token.username, "token": token.token})
-
-    def clear(self) -> bool:
-        try:
-            self.path.unlink()
-            return True
-        except FileNotFoundError:
-            return False
+        self.save_pair(token.username, token.token)
